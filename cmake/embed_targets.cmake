@@ -1,0 +1,45 @@
+# embed_library(NAME SOURCES ... DEPS ...)   -> target embed_<NAME>, alias embed::<NAME>
+# embed_test(NAME SOURCES ... DEPS ... [LABELS ...]) -> gtest binary registered with ctest
+# embed_fuzzer(NAME SOURCE file DEPS ... CORPUS dir) -> libFuzzer target (EMBED_BUILD_FUZZERS)
+#                                                     plus a replay ctest case over the corpus
+
+set(EMBED_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror)
+
+if(EMBED_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(EMBED_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
+
+if(EMSCRIPTEN)
+  add_compile_options(-fexceptions)
+  add_link_options(-fexceptions -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=node)
+endif()
+
+function(embed_library NAME)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(embed_${NAME} ${ARG_SOURCES})
+  add_library(embed::${NAME} ALIAS embed_${NAME})
+  target_include_directories(embed_${NAME} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_compile_options(embed_${NAME} PRIVATE ${EMBED_WARNINGS})
+  target_link_libraries(embed_${NAME} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+endfunction()
+
+function(embed_test NAME)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${NAME} ${ARG_SOURCES})
+  target_compile_options(${NAME} PRIVATE ${EMBED_WARNINGS})
+  if(EMSCRIPTEN)
+    target_link_libraries(${NAME} PRIVATE ${ARG_DEPS} embed_gtest_em)
+    add_test(NAME ${NAME} COMMAND ${EMBED_NODE} ${NAME}.js)
+  else()
+    target_link_libraries(${NAME} PRIVATE ${ARG_DEPS} GTest::gtest_main GTest::gmock)
+    add_test(NAME ${NAME} COMMAND ${NAME})
+  endif()
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  set_tests_properties(${NAME} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300)
+endfunction()
