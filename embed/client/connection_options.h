@@ -1,0 +1,69 @@
+#pragma once
+// Options of a client connection. Defaults follow nats.go where it has one.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "embed/base/status.h"
+
+namespace embed {
+class Logger;
+}
+
+namespace embed::client {
+
+enum class ConnectionState { kConnecting, kConnected, kReconnecting, kDraining, kClosed };
+
+// What the state callback reports.
+enum class ConnectionEvent { kConnected, kDisconnected, kReconnected, kClosed };
+
+std::string_view ConnectionEventName(ConnectionEvent event);
+
+struct ConnectionOptions {
+  // Servers to try, in order then round-robin: "nats://host:port",
+  // "nats://user:pass@host:port", "nats://token@host:port", "host:port".
+  std::vector<std::string> urls = {"nats://127.0.0.1:4222"};
+  // Credentials used when the URL carries none.
+  std::string user;
+  std::string password;
+  std::string token;
+  // Shown in the server's connection list.
+  std::string name;
+  // Deliver this connection's own publishes to its own subscriptions.
+  bool echo = true;
+
+  std::chrono::milliseconds connect_timeout{2'000};
+  // Reconnect: attempts per server, -1 = forever; wait + random jitter between
+  // rounds over all servers.
+  bool allow_reconnect = true;
+  int max_reconnect_attempts = 60;
+  std::chrono::milliseconds reconnect_wait{2'000};
+  std::chrono::milliseconds reconnect_jitter{100};
+  // Publishes buffered while disconnected; beyond this Publish fails with
+  // kResourceExhausted.
+  std::size_t reconnect_buffer_bytes = 8 * 1024 * 1024;
+
+  std::chrono::milliseconds ping_interval{120'000};
+  int max_pings_outstanding = 2;
+
+  // Default per-subscription pending limits before a slow-consumer error.
+  std::size_t pending_messages_limit = 512 * 1024;
+  std::size_t pending_bytes_limit = 64 * 1024 * 1024;
+
+  // Prefix of the shared request inbox.
+  std::string inbox_prefix = "_INBOX";
+
+  // Connection state changes, called on the dispatcher thread.
+  std::function<void(ConnectionEvent)> on_event;
+  // Asynchronous errors (server -ERR that keeps the connection, slow consumer
+  // on a subscription), called on the dispatcher thread.
+  std::function<void(const Status&)> on_error;
+
+  Logger* logger = nullptr;  // nullptr = silent; must outlive the Connection
+};
+
+}  // namespace embed::client
