@@ -10,6 +10,8 @@ if(EMSCRIPTEN)
     /usr/src/googletest/googletest/include /usr/src/googletest/googlemock/include
     PRIVATE /usr/src/googletest/googletest /usr/src/googletest/googlemock)
   target_compile_definitions(embed_gtest_em PUBLIC GTEST_HAS_PTHREAD=0)
+  # Third-party code: built without our warning flags, and quietly.
+  target_compile_options(embed_gtest_em PRIVATE -w)
   # Header-only JSON from Debian's nlohmann-json3-dev, without exposing /usr/include.
   set(EMBED_JSON_INCLUDE ${CMAKE_BINARY_DIR}/json_include)
   file(MAKE_DIRECTORY ${EMBED_JSON_INCLUDE})

@@ -63,11 +63,14 @@ class Connection {
   virtual Result<Message> Request(std::string_view subject, ByteView payload,
                                   std::chrono::milliseconds timeout) = 0;
   virtual Result<Message> Request(const Message& request, std::chrono::milliseconds timeout) = 0;
-  // Asynchronous form: `on_reply` runs once on the dispatcher thread.
+  // Asynchronous form: `on_reply` runs once on the dispatcher thread (on the
+  // calling thread, at once, when the connection is already closed).
   virtual void RequestAsync(const Message& request, std::chrono::milliseconds timeout,
                             ReplyHandler on_reply) = 0;
 
   // Sends PING and waits for the PONG: every earlier publish reached the server.
+  // kTimeout; kUnavailable when not connected (reconnecting) or when the
+  // connection is lost meanwhile; kFailedPrecondition when closed.
   virtual Status Flush(std::chrono::milliseconds timeout) = 0;
   // Unsubscribes everything, delivers what is pending to handlers, flushes
   // publishes, then closes. kTimeout if that takes longer than `timeout`.

@@ -1,7 +1,8 @@
 #pragma once
-// The operations a client sends to the broker (nats-wire.md §1). Plain
-// structs; string views point into the parser's buffer and stay valid until
-// the parser's next Feed() or Next() call.
+// The operations a client sends to the broker (nats-wire.md §1).
+// Plain structs; string views point into the bytes given to the parser's
+// Feed() (or its internal buffer) and stay valid until the parser's next
+// Feed(), FeedCopy() or Next() call, and only while those bytes do.
 
 #include <cstdint>
 #include <optional>

@@ -28,8 +28,12 @@ enum class Violation {
   kNone,
   kUnknownOperation,    // -ERR 'Unknown Protocol Operation' + close.
   kControlLineTooLong,  // -ERR 'maximum control line exceeded' + close.
-  kPayloadTooLarge,     // -ERR 'Maximum Payload Violation' + close.
-  kMalformed,           // bad arg count / bad size / bad trailer: close without -ERR.
+  kPayloadTooLarge,     // -ERR 'Maximum Payload Violation' + close. Also a header
+                        // block over max_header_bytes.
+  kMalformed,           // Bad arg count / bad size / header size > total, or a
+                        // subject over max_subject_bytes / max_subject_tokens:
+                        // close without -ERR. (A bad payload trailer is
+                        // kUnknownOperation, as in nats-server.)
 };
 
 }  // namespace embed::wire

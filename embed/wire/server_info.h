@@ -31,7 +31,9 @@ struct ServerInfo {
   bool lame_duck_mode = false;  // "ldm"
 };
 
-// Decodes INFO JSON; unknown keys ignored. kProtocolError on malformed JSON.
+// Decodes INFO JSON as nats.go does: keys case-insensitive, unknown keys
+// ignored, absent fields zero/empty (not the defaults above). kProtocolError
+// on malformed JSON or a field of the wrong type.
 Result<ServerInfo> ParseServerInfo(ByteView json);
 
 // Encodes INFO JSON (fields omitted when zero, as nats-server does, except

@@ -1,0 +1,193 @@
+#pragma once
+// ConnectionEngine: the native driver behind client::Connection. It runs
+// ClientCore on its own Asio I/O thread over TCP and hands user work to a
+// Dispatcher thread; it holds no protocol rules. It connects, reads, writes
+// (one write per wake-up of everything publishers appended meanwhile), arms
+// the core's timer, reconnects, and turns core events into completions and
+// dispatcher items. Public methods are thread-safe.
+
+#include <array>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "embed/base/logger.h"
+#include "embed/base/result.h"
+#include "embed/client/connection.h"
+#include "embed/client/connection_options.h"
+#include "embed/client/internal/client_core.h"
+#include "embed/client/internal/dispatcher.h"
+#include "embed/client/reconnect_policy.h"
+#include "embed/client/server_url.h"
+
+namespace embed::client::internal {
+
+namespace asio = boost::asio;
+using tcp = boost::asio::ip::tcp;
+
+// The outcome slot of a blocking Request or Flush.
+struct ReplySlot {
+  std::condition_variable done_cv;
+  bool is_done = false;
+  std::optional<Result<Message>> reply;
+};
+struct FlushSlot {
+  std::condition_variable done_cv;
+  bool is_done = false;
+  Status status;
+};
+struct PendingRequest {
+  std::shared_ptr<ReplySlot> slot;  // blocking Request
+  ReplyHandler handler;             // RequestAsync
+};
+
+// The connection's shared state. Owned by the Connection handle and by every
+// Subscription handle (a Subscription may outlive its Connection), hence
+// shared_ptr. The I/O thread never owns it and is joined by Close(); the
+// dispatcher is joined too, or detached when Close() runs on it, and its
+// tasks then hold copies of what they need, never the engine.
+// The public methods keep the contracts of client::Connection's.
+class ConnectionEngine : public std::enable_shared_from_this<ConnectionEngine> {
+ public:
+  ConnectionEngine(ConnectionOptions options, std::vector<ServerUrl> servers);
+  // Close()s.
+  ~ConnectionEngine();
+
+  // Starts the I/O thread and waits for the first connection.
+  Status Start();
+
+  Status Publish(std::string_view subject, ByteView payload, std::string_view reply_to,
+                 const wire::Headers* headers);
+
+  // Registers a subscription; the caller wraps the state in a Subscription.
+  Result<std::shared_ptr<SubscriptionState>> Subscribe(std::string_view subject,
+                                                       MessageHandler handler,
+                                                       const SubscribeOptions& options);
+
+  Result<Message> Request(const Message& request, std::chrono::milliseconds timeout);
+
+  void RequestAsync(const Message& request, std::chrono::milliseconds timeout,
+                    ReplyHandler on_reply);
+
+  Status Flush(std::chrono::milliseconds timeout);
+
+  Status Drain(std::chrono::milliseconds timeout);
+  void Close();
+
+  Status Unsubscribe(SubscriptionState& subscription, std::uint64_t max_messages);
+
+  Status DrainSubscription(SubscriptionState& subscription, std::chrono::milliseconds timeout);
+
+  std::size_t PendingMessages(const SubscriptionState& s) const;
+  std::size_t PendingBytes(const SubscriptionState& s) const { return dispatcher_.PendingBytes(s); }
+
+  ConnectionState state() const;
+  std::string connected_url() const;
+  std::int64_t max_payload() const;
+  std::string NewInbox();
+
+ private:
+  // ---- Called with mutex_ held, from any thread. ----
+
+  // Makes the I/O thread look at the core when it has something to do.
+  void WakeLocked();
+
+  Status FlushLocked(std::unique_lock<std::mutex>& lock,
+                     std::chrono::steady_clock::time_point deadline);
+
+  void SetStateLocked(ConnectionState state);
+
+  void EmitEventLocked(ConnectionEvent event);
+
+  void Log(LogLevel level, const std::string& message);
+
+  // ---- I/O thread only. ----
+
+  void StartConnectAttempt(std::size_t index);
+
+  void ConnectFailed(std::uint64_t generation, const boost::system::error_code& error);
+
+  void TransportConnected(std::uint64_t generation);
+
+  void StartRead(std::uint64_t generation);
+
+  void StartWriteLocked();
+
+  void ArmTimerLocked();
+
+  // Writes, re-arms the timer and carries out the core's events.
+  void AfterCoreActivity();
+
+  void HandleEventLocked(ClientEvent& event);
+
+  // The current transport is gone (or never came up). Decides between the
+  // next server of the first connect, a reconnect, or closing.
+  void HandleDisconnect(std::uint64_t generation, Status reason, AfterDisconnect after);
+
+  void ScheduleReconnect();
+
+  // Closes for good. Writes what is queued if that cannot block.
+  void CloseFromIo(const Status& reason);
+
+  const ConnectionOptions options_;
+  const std::vector<ServerUrl> servers_;
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  tcp::socket socket_;
+  tcp::resolver resolver_;
+  asio::steady_timer connect_timer_;
+  asio::steady_timer core_timer_;
+  asio::steady_timer reconnect_timer_;
+  std::thread io_thread_;
+  Dispatcher dispatcher_;
+
+  // Guards everything below up to the I/O-thread-only section.
+  mutable std::mutex mutex_;
+  std::condition_variable state_changed_;
+  std::condition_variable output_space_;
+  ClientCore core_;
+  ConnectionState state_ = ConnectionState::kConnecting;
+  std::optional<Status> initial_result_;
+  bool is_closed_ = false;
+  bool transport_up_ = false;
+  bool write_in_flight_ = false;
+  bool wake_posted_ = false;
+  std::optional<std::chrono::steady_clock::time_point> armed_deadline_;
+  std::size_t server_index_ = 0;
+  std::unordered_map<std::uint64_t, std::shared_ptr<SubscriptionState>> subscriptions_;
+  std::unordered_map<std::uint64_t, PendingRequest> requests_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<FlushSlot>> flushes_;
+  std::vector<Dispatcher::Item> items_;
+  std::vector<ClientEvent> events_;
+
+  // I/O thread only.
+  std::uint64_t generation_ = 0;
+  bool is_closed_flag_ = false;
+  bool connect_timed_out_ = false;
+  Status last_error_;
+  ReconnectPolicy reconnect_policy_;
+  std::mt19937_64 rng_;
+  static constexpr std::size_t kReadBufferBytes = 64 * 1024;
+  std::array<char, kReadBufferBytes> read_buffer_{};
+  std::string write_buffer_;
+
+  std::mutex close_mutex_;
+  bool close_started_ = false;
+};
+
+}  // namespace embed::client::internal

@@ -1,0 +1,48 @@
+#pragma once
+// Shared checks of the parser fuzz targets: the same input fed whole, in a
+// few chunks and (when short) byte by byte must give the same transcript.
+// Internal to embed/wire; fuzz use only. Violations abort via __builtin_trap
+// so libFuzzer records the input.
+
+#include <cstddef>
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "embed/base/bytes.h"
+#include "embed/wire/internal/transcript.h"
+
+namespace embed::wire::internal {
+
+inline void FuzzCheck(bool condition) {
+  if (!condition) __builtin_trap();
+}
+
+// 1-4 cut points derived from the bytes themselves (FNV-1a), so the fuzzer
+// explores splits by mutating the input.
+inline std::vector<std::size_t> CutsFor(ByteView input) {
+  std::uint32_t hash = 2166136261u;
+  for (char c : input) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
+  std::vector<std::size_t> cuts;
+  if (input.size() < 2) return cuts;
+  const std::size_t count = 1 + hash % 4;
+  for (std::size_t i = 0; i < count; ++i) {
+    hash = hash * 1103515245u + 12345u;
+    cuts.push_back(1 + (hash >> 8) % (input.size() - 1));
+  }
+  std::sort(cuts.begin(), cuts.end());
+  return cuts;
+}
+
+// Returns the whole-input transcript after checking the split ones match it.
+template <typename Parser>
+Transcript CheckSplitInvariance(ByteView input, const Limits& limits) {
+  Transcript whole = ParseWhole<Parser>(input, limits);
+  const std::vector<std::size_t> cuts = CutsFor(input);
+  FuzzCheck(ParseWithCuts<Parser>(input, cuts, limits) == whole);
+  FuzzCheck(ParseWithCuts<Parser>(input, cuts, limits, FeedMode::kCopy) == whole);
+  if (input.size() <= 300) FuzzCheck(ParseByteByByte<Parser>(input, limits) == whole);
+  return whole;
+}
+
+}  // namespace embed::wire::internal

@@ -1,0 +1,51 @@
+# Other people's clients against a server: libnats (nats.c) and npm `nats` (nats.js v2) run
+# the same checks against nats-server, which proves the checks, and against Embed's broker
+# (`embed serve`), which is what we want to know. with_server.py starts each server on an
+# ephemeral loopback port, passes its URL, and stops it. Label: interop.
+
+find_package(Python3 COMPONENTS Interpreter REQUIRED)
+find_program(EMBED_NATS_SERVER nats-server HINTS /usr/sbin /usr/bin)
+find_program(EMBED_NODE_EXECUTABLE node)
+
+set(EMBED_INTEROP_LAUNCHER ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/with_server.py)
+set(EMBED_INTEROP_JS_DIR ${CMAKE_CURRENT_LIST_DIR}/js)
+
+# The servers the checks run against: "<ctest name suffix>|<kind>|<binary>".
+set(embed_interop_servers "")
+if(EMBED_NATS_SERVER)
+  list(APPEND embed_interop_servers "nats_server|nats-server|${EMBED_NATS_SERVER}")
+else()
+  message(WARNING "nats-server not found: interop checks run against our broker only "
+                  "(scripts/deps installs it)")
+endif()
+if(TARGET embed)
+  list(APPEND embed_interop_servers "embed|embed|$<TARGET_FILE:embed>")
+endif()
+
+add_executable(libnats_checks ${CMAKE_CURRENT_LIST_DIR}/libnats/libnats_checks.c)
+set_target_properties(libnats_checks PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON
+                                                C_EXTENSIONS OFF)
+target_compile_options(libnats_checks PRIVATE ${EMBED_WARNINGS})
+target_link_libraries(libnats_checks PRIVATE embed_libnats)
+
+foreach(server IN LISTS embed_interop_servers)
+  string(REPLACE "|" ";" server "${server}")
+  list(GET server 0 suffix)
+  list(GET server 1 kind)
+  list(GET server 2 binary)
+
+  add_test(NAME interop_libnats_vs_${suffix}
+           COMMAND ${EMBED_INTEROP_LAUNCHER} --server ${kind} --binary ${binary}
+                   -- $<TARGET_FILE:libnats_checks> {url})
+  set_tests_properties(interop_libnats_vs_${suffix} PROPERTIES LABELS interop TIMEOUT 180)
+
+  if(EMBED_NODE_EXECUTABLE)
+    # node_modules comes from `npm ci` (scripts/deps); without it the test fails and says so.
+    add_test(NAME interop_nats_js_vs_${suffix}
+             COMMAND ${EMBED_INTEROP_LAUNCHER} --server ${kind} --binary ${binary}
+                     -- ${EMBED_NODE_EXECUTABLE} ${EMBED_INTEROP_JS_DIR}/nats_js_checks.mjs {url})
+    set_tests_properties(interop_nats_js_vs_${suffix} PROPERTIES
+                         LABELS interop TIMEOUT 180
+                         WORKING_DIRECTORY ${EMBED_INTEROP_JS_DIR})
+  endif()
+endforeach()
