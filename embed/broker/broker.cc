@@ -58,7 +58,8 @@ class TcpBroker final : public Broker {
     listener_ = std::move(listener).value();
     port_ = listener_->port();
 
-    shared_ = std::make_unique<internal::BrokerShared>();
+    shared_ = std::make_unique<internal::BrokerShared>(subject::SubjectLimits{
+        options_.limits.max_subject_bytes, options_.limits.max_subject_tokens});
     shared_->config = SessionConfig::FromOptions(options_, NewServerId(), port_);
     shared_->max_pending_bytes = options_.max_pending_bytes;
     shared_->write_deadline = options_.write_deadline;

@@ -103,6 +103,9 @@ class Router {
   static constexpr std::chrono::milliseconds kStallWindow{10};
 
   Router() = default;
+  // `limits` bound the subjects the index accepts; pass the broker's own so
+  // every subject its sessions accept can be indexed.
+  explicit Router(const subject::SubjectLimits& limits) : index_(kIndexCacheEntries, limits) {}
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
 
@@ -128,6 +131,8 @@ class Router {
  private:
   MatchResultPtr Match(std::string_view subject, RouteBatch& batch);
   bool Deliver(const SubscriptionPtr& subscription, const Message& message, RouteBatch& batch);
+
+  static constexpr std::size_t kIndexCacheEntries = 4096;
 
   mutable std::mutex mutex_;
   subject::SubjectIndex<SubscriptionPtr> index_;  // guarded by mutex_

@@ -289,6 +289,27 @@ TEST_F(BrokerLimits, MaxPayloadErrsAndCloses) {
   EXPECT_EQ(peer->received_before_close(), "-ERR 'Maximum Payload Violation'\r\n");
 }
 
+TEST_F(BrokerLimits, RoutesSubjectsUpToTheConfiguredSubjectLimits) {
+  // The index must accept every subject the session accepts (regression: the
+  // router once used the default 1024-byte / 128-token limits).
+  auto options = TestOptions();
+  options.limits.max_subject_bytes = 4000;
+  options.limits.max_subject_tokens = 1000;
+  StartBroker(options);
+  std::string subject = "long";
+  while (subject.size() < 2000) subject += ".token";
+  auto subscriber = ConnectPeer();
+  auto publisher = ConnectPeer();
+  ASSERT_TRUE(subscriber->Send("SUB " + subject + " 1\r\n").ok());
+  auto before_pong = subscriber->LinesUntilPong();
+  ASSERT_TRUE(before_pong.ok());
+  EXPECT_TRUE(before_pong->empty()) << (*before_pong)[0];
+  ASSERT_TRUE(publisher->Send("PUB " + subject + " 2\r\nhi\r\n").ok());
+  auto message = subscriber->ReadMessage();
+  ASSERT_TRUE(message.ok()) << message.status().ToString();
+  EXPECT_EQ(message->control_line, "MSG " + subject + " 1 2");
+}
+
 TEST_F(BrokerLimits, HPubTotalCountsAgainstMaxPayload) {
   auto options = TestOptions();
   options.limits.max_payload_bytes = 16;

@@ -27,6 +27,8 @@ namespace embed::broker::internal {
 
 // What every session of a broker shares. Outlives all sessions.
 struct BrokerShared {
+  explicit BrokerShared(const subject::SubjectLimits& subject_limits) : router(subject_limits) {}
+
   SessionConfig config;
   Router router;
   std::size_t max_pending_bytes = 0;
