@@ -26,6 +26,7 @@
 
 #include "embed/client/testing/nats_server_process.h"
 #include "embed/client/testing/recorders.h"
+#include "embed/client/testing/server_test.h"
 #include "embed/client/testing/test_server.h"
 
 namespace embed::client {
@@ -34,44 +35,20 @@ namespace {
 using namespace std::chrono_literals;
 using testing::Collector;
 using testing::EventLog;
-using testing::TestServer;
 using testing::TestServerKind;
 
 constexpr auto kWait = testing::kDefaultWait;
 
-class ConnectionTest : public ::testing::TestWithParam<TestServerKind> {
+class ConnectionTest : public testing::ServerTest {
  protected:
-  void SetUp() override {
-    auto server = GetParam().start();
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(server).value();
-  }
-
-  ConnectionOptions Options() {
-    ConnectionOptions options;
-    options.urls = {server_->url()};
-    options.name = "embed-client-test";
-    options.reconnect_wait = 50ms;
-    options.reconnect_jitter = 10ms;
-    options.max_reconnect_attempts = -1;
-    return options;
-  }
-
-  std::unique_ptr<Connection> ConnectOrDie(const ConnectionOptions& options) {
-    auto connection = Connection::Connect(options);
-    EXPECT_TRUE(connection.ok()) << connection.status().ToString();
-    return connection.ok() ? std::move(connection).value() : nullptr;
-  }
-  std::unique_ptr<Connection> ConnectOrDie() { return ConnectOrDie(Options()); }
-
-  std::unique_ptr<TestServer> server_;
+  ConnectionTest() : ServerTest("embed-client-test") {}
 };
 
 TEST_P(ConnectionTest, ConnectsAndReportsTheServer) {
   EventLog log;
   ConnectionOptions options = Options();
   log.Attach(options);
-  auto connection = ConnectOrDie(options);
+  auto connection = ConnectOrFail(options);
   ASSERT_NE(connection, nullptr);
   EXPECT_EQ(connection->state(), ConnectionState::kConnected);
   EXPECT_EQ(connection->connected_url(), server_->url());
@@ -93,7 +70,7 @@ TEST_P(ConnectionTest, TriesTheNextServerOfTheList) {
   ASSERT_TRUE(port.ok());
   ConnectionOptions options = Options();
   options.urls = {"127.0.0.1:" + std::to_string(*port), server_->url()};
-  auto connection = ConnectOrDie(options);
+  auto connection = ConnectOrFail(options);
   ASSERT_NE(connection, nullptr);
   EXPECT_EQ(connection->connected_url(), server_->url());
 }
@@ -128,7 +105,7 @@ TEST_P(ConnectionTest, RejectsABadUrl) {
 }
 
 TEST_P(ConnectionTest, DeliversPublishesToWildcardSubscriptions) {
-  auto connection = ConnectOrDie();
+  auto connection = ConnectOrFail();
   ASSERT_NE(connection, nullptr);
   Collector star;
   Collector full;
@@ -148,8 +125,8 @@ TEST_P(ConnectionTest, DeliversPublishesToWildcardSubscriptions) {
 }
 
 TEST_P(ConnectionTest, DeliversBetweenTwoConnections) {
-  auto subscriber = ConnectOrDie();
-  auto publisher = ConnectOrDie();
+  auto subscriber = ConnectOrFail();
+  auto publisher = ConnectOrFail();
   ASSERT_NE(subscriber, nullptr);
   ASSERT_NE(publisher, nullptr);
   Collector collector;
@@ -164,8 +141,8 @@ TEST_P(ConnectionTest, DeliversBetweenTwoConnections) {
 TEST_P(ConnectionTest, DoesNotReceiveItsOwnPublishesWithoutEcho) {
   ConnectionOptions options = Options();
   options.echo = false;
-  auto quiet = ConnectOrDie(options);
-  auto other = ConnectOrDie();
+  auto quiet = ConnectOrFail(options);
+  auto other = ConnectOrFail();
   ASSERT_NE(quiet, nullptr);
   ASSERT_NE(other, nullptr);
   Collector collector;
@@ -181,7 +158,7 @@ TEST_P(ConnectionTest, DoesNotReceiveItsOwnPublishesWithoutEcho) {
 }
 
 TEST_P(ConnectionTest, DeliversEachMessageToOneQueueGroupMember) {
-  auto connection = ConnectOrDie();
+  auto connection = ConnectOrFail();
   ASSERT_NE(connection, nullptr);
   Collector first;
   Collector second;
@@ -213,7 +190,7 @@ TEST_P(ConnectionTest, DeliversEachMessageToOneQueueGroupMember) {
 }
 
 TEST_P(ConnectionTest, CarriesHeaders) {
-  auto connection = ConnectOrDie();
+  auto connection = ConnectOrFail();
   ASSERT_NE(connection, nullptr);
   Collector collector;
   auto sub = connection->Subscribe("with.headers", collector.Handler());
@@ -234,7 +211,7 @@ TEST_P(ConnectionTest, CarriesHeaders) {
 }
 
 TEST_P(ConnectionTest, AnswersRequestsThroughTheSharedInbox) {
-  auto connection = ConnectOrDie();
+  auto connection = ConnectOrFail();
   ASSERT_NE(connection, nullptr);
   Connection* raw = connection.get();
   auto responder = connection->Subscribe("svc.echo", [raw](const Message& request) {
@@ -249,8 +226,8 @@ TEST_P(ConnectionTest, AnswersRequestsThroughTheSharedInbox) {
 }
 
 TEST_P(ConnectionTest, AnswersRequestsFromAnotherConnection) {
-  auto service = ConnectOrDie();
-  auto client = ConnectOrDie();
+  auto service = ConnectOrFail();
+  auto client = ConnectOrFail();
   ASSERT_NE(service, nullptr);
   ASSERT_NE(client, nullptr);
   Connection* raw = service.get();
@@ -272,7 +249,7 @@ TEST_P(ConnectionTest, AnswersRequestsFromAnotherConnection) {
 }
 
 TEST_P(ConnectionTest, ReportsNoRespondersAsUnavailable) {
-  auto connection = ConnectOrDie();
+  auto connection = ConnectOrFail();
   ASSERT_NE(connection, nullptr);
   const auto start = std::chrono::steady_clock::now();
   auto reply = connection->Request("nobody.listens", "x", 5s);
@@ -281,7 +258,7 @@ TEST_P(ConnectionTest, ReportsNoRespondersAsUnavailable) {
 }
 
 TEST_P(ConnectionTest, TimesOutARequestNobodyAnswers) {
-  auto connection = ConnectOrDie();
+  auto connection = ConnectOrFail();
   ASSERT_NE(connection, nullptr);
   Collector silent;
   auto sub = connection->Subscribe("svc.silent", silent.Handler());
@@ -294,7 +271,7 @@ TEST_P(ConnectionTest, TimesOutARequestNobodyAnswers) {
 }
 
 TEST_P(ConnectionTest, DeliversAsyncRepliesOnTheDispatcherThread) {
-  auto connection = ConnectOrDie();
+  auto connection = ConnectOrFail();
   ASSERT_NE(connection, nullptr);
   Connection* raw = connection.get();
   auto responder = connection->Subscribe("svc.async", [raw](const Message& request) {
@@ -316,14 +293,14 @@ TEST_P(ConnectionTest, DeliversAsyncRepliesOnTheDispatcherThread) {
 }
 
 TEST_P(ConnectionTest, FlushesPublishes) {
-  auto connection = ConnectOrDie();
+  auto connection = ConnectOrFail();
   ASSERT_NE(connection, nullptr);
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(connection->Publish("flush.me", "x").ok());
   EXPECT_TRUE(connection->Flush(kWait).ok());
 }
 
 TEST_P(ConnectionTest, AutoUnsubscribesAfterMaxMessages) {
-  auto connection = ConnectOrDie();
+  auto connection = ConnectOrFail();
   ASSERT_NE(connection, nullptr);
   Collector limited;
   Collector control;
@@ -342,7 +319,7 @@ TEST_P(ConnectionTest, AutoUnsubscribesAfterMaxMessages) {
 }
 
 TEST_P(ConnectionTest, StopsDeliveringAfterUnsubscribe) {
-  auto connection = ConnectOrDie();
+  auto connection = ConnectOrFail();
   ASSERT_NE(connection, nullptr);
   Collector removed;
   Collector control;
@@ -364,7 +341,7 @@ TEST_P(ConnectionTest, DropsMessagesForASlowHandlerAndReportsASlowConsumer) {
   EventLog log;
   ConnectionOptions options = Options();
   log.Attach(options);
-  auto connection = ConnectOrDie(options);
+  auto connection = ConnectOrFail(options);
   ASSERT_NE(connection, nullptr);
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
@@ -400,7 +377,7 @@ TEST_P(ConnectionTest, DrainsSubscriptionsThenCloses) {
   EventLog log;
   ConnectionOptions options = Options();
   log.Attach(options);
-  auto connection = ConnectOrDie(options);
+  auto connection = ConnectOrFail(options);
   ASSERT_NE(connection, nullptr);
   std::atomic<int> handled{0};
   auto sub = connection->Subscribe("drain.me", [&handled](const Message&) {
@@ -417,7 +394,7 @@ TEST_P(ConnectionTest, DrainsSubscriptionsThenCloses) {
 }
 
 TEST_P(ConnectionTest, DrainsOneSubscription) {
-  auto connection = ConnectOrDie();
+  auto connection = ConnectOrFail();
   ASSERT_NE(connection, nullptr);
   Collector collector;
   auto sub = connection->Subscribe("sub.drain", collector.Handler());
@@ -433,7 +410,7 @@ TEST_P(ConnectionTest, ReconnectsResubscribesAndDeliversBufferedPublishes) {
   EventLog log;
   ConnectionOptions options = Options();
   log.Attach(options);
-  auto connection = ConnectOrDie(options);
+  auto connection = ConnectOrFail(options);
   ASSERT_NE(connection, nullptr);
   Collector collector;
   auto sub = connection->Subscribe("survives.restart", collector.Handler());
@@ -463,7 +440,7 @@ TEST_P(ConnectionTest, ClosesWhenReconnectIsNotAllowed) {
   ConnectionOptions options = Options();
   options.allow_reconnect = false;
   log.Attach(options);
-  auto connection = ConnectOrDie(options);
+  auto connection = ConnectOrFail(options);
   ASSERT_NE(connection, nullptr);
   server_->Kill();
   ASSERT_TRUE(log.WaitForEvent(ConnectionEvent::kClosed));
@@ -475,7 +452,7 @@ TEST_P(ConnectionTest, ReportsClosedOnceAndIsIdempotent) {
   EventLog log;
   ConnectionOptions options = Options();
   log.Attach(options);
-  auto connection = ConnectOrDie(options);
+  auto connection = ConnectOrFail(options);
   ASSERT_NE(connection, nullptr);
   connection->Close();
   connection->Close();
@@ -491,7 +468,7 @@ TEST_P(ConnectionTest, ClosesFromInsideAHandler) {
   EventLog log;
   ConnectionOptions options = Options();
   log.Attach(options);
-  auto connection = ConnectOrDie(options);
+  auto connection = ConnectOrFail(options);
   ASSERT_NE(connection, nullptr);
   Connection* raw = connection.get();
   auto sub = connection->Subscribe("close.me", [raw](const Message&) { raw->Close(); });
@@ -504,7 +481,7 @@ TEST_P(ConnectionTest, ClosesFromInsideAHandler) {
 }
 
 TEST_P(ConnectionTest, RejectsInvalidSubjectsAndOversizedPayloads) {
-  auto connection = ConnectOrDie();
+  auto connection = ConnectOrFail();
   ASSERT_NE(connection, nullptr);
   EXPECT_EQ(connection->Publish("bad subject", "x").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(connection->Publish("wild.*", "x").code(), StatusCode::kInvalidArgument);
@@ -516,7 +493,7 @@ TEST_P(ConnectionTest, RejectsInvalidSubjectsAndOversizedPayloads) {
 }
 
 TEST_P(ConnectionTest, SubscriptionOutlivesItsConnection) {
-  auto connection = ConnectOrDie();
+  auto connection = ConnectOrFail();
   ASSERT_NE(connection, nullptr);
   auto sub = connection->Subscribe("orphan", [](const Message&) {});
   ASSERT_TRUE(sub.ok());
@@ -526,8 +503,8 @@ TEST_P(ConnectionTest, SubscriptionOutlivesItsConnection) {
 }
 
 TEST_P(ConnectionTest, CoalescesManyPublishesFromSeveralThreads) {
-  auto subscriber = ConnectOrDie();
-  auto publisher = ConnectOrDie();
+  auto subscriber = ConnectOrFail();
+  auto publisher = ConnectOrFail();
   ASSERT_NE(subscriber, nullptr);
   ASSERT_NE(publisher, nullptr);
   std::atomic<std::size_t> received{0};

@@ -28,6 +28,7 @@
 #include "embed/base/bytes.h"
 #include "embed/base/result.h"
 #include "embed/wire/client_ops.h"
+#include "embed/wire/internal/op_parser_core.h"
 #include "embed/wire/internal/parse_input.h"
 #include "embed/wire/limits.h"
 
@@ -44,7 +45,7 @@ class ClientOpParser {
   // Feeding a temporary std::string would leave the parser with dangling
   // views; it does not compile. Keep the string alive or use FeedCopy().
   template <typename String>
-    requires std::is_same_v<String, std::string>
+  requires std::is_same_v<String, std::string>
   void Feed(String&& temporary) = delete;
   // Like Feed() but copies `bytes`, so they may be released at once.
   void FeedCopy(ByteView bytes);
@@ -73,7 +74,7 @@ class ClientOpParser {
   Result<std::optional<ClientOp>> Next();
 
   // Why the last error happened; kNone while no error occurred.
-  Violation violation() const { return violation_; }
+  Violation violation() const { return failure_.violation(); }
 
   // The payload limit may change after CONNECT (per-connection limits).
   void set_max_payload_bytes(std::size_t bytes) { limits_.max_payload_bytes = bytes; }
@@ -84,12 +85,10 @@ class ClientOpParser {
 
  private:
   internal::Step ParseOne(ByteView in, ClientOp& op);
-  internal::Step Fail(Violation violation, Status status);
 
   Limits limits_;
   internal::ParseInput input_;
-  Violation violation_ = Violation::kNone;
-  Status error_;
+  internal::ParseFailure failure_;
 };
 
 }  // namespace embed::wire

@@ -14,13 +14,9 @@
 namespace embed::wire {
 namespace {
 
-using internal::DescribeOp;
-using internal::FuzzCheck;
-
 // Encodes `op`; false when re-encoding could legitimately exceed the line
 // limit (a JSON or -ERR text that was written without separator or quotes).
 bool Encode(const ClientOp& op, const Limits& limits, std::string& out, ClientOp& expected) {
-  expected = op;
   if (const auto* pub = std::get_if<Pub>(&op)) {
     EncodePub(out, pub->subject, pub->reply_to, pub->payload);
   } else if (const auto* hpub = std::get_if<HPub>(&op)) {
@@ -51,34 +47,10 @@ bool Encode(const ClientOp& op, const Limits& limits, std::string& out, ClientOp
   return true;
 }
 
-void CheckRoundTrips(ByteView input, const Limits& limits) {
-  ClientOpParser parser(limits);
-  parser.Feed(input);
-  while (true) {
-    auto next = parser.Next();
-    if (!next.ok() || !next->has_value()) return;
-    std::string encoded;
-    ClientOp expected;
-    if (!Encode(**next, limits, encoded, expected)) continue;
-    ClientOpParser reparser(limits);
-    reparser.Feed(encoded);
-    auto again = reparser.Next();
-    FuzzCheck(again.ok() && again->has_value());
-    FuzzCheck(DescribeOp(**again) == DescribeOp(expected));
-    auto end = reparser.Next();
-    FuzzCheck(end.ok() && !end->has_value() && reparser.buffered_bytes() == 0);
-  }
-}
-
 }  // namespace
 }  // namespace embed::wire
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace embed::wire;
-  const embed::ByteView input(reinterpret_cast<const char*>(data), size);
-  for (const Limits& limits : {Limits{}, internal::SmallLimits()}) {
-    internal::CheckSplitInvariance<ClientOpParser>(input, limits);
-    CheckRoundTrips(input, limits);
-  }
-  return 0;
+  return embed::wire::internal::FuzzParser<embed::wire::ClientOpParser>(data, size,
+                                                                        embed::wire::Encode);
 }

@@ -34,17 +34,7 @@ namespace {
 using internal::DescribeOp;
 using internal::Transcript;
 
-std::vector<std::string> Describe(const std::vector<ClientOp>& ops) {
-  std::vector<std::string> out;
-  for (const auto& op : ops) out.push_back(DescribeOp(op));
-  return out;
-}
-
-struct ValidCase {
-  const char* name;
-  std::string input;
-  std::vector<ClientOp> ops;
-};
+using ValidCase = internal::ValidCase<ClientOp>;
 
 std::vector<ValidCase> ValidCases() {
   return {
@@ -98,7 +88,7 @@ std::vector<ValidCase> ValidCases() {
 TEST(ClientOpParser, ParsesEveryValidCase) {
   for (const auto& test : ValidCases()) {
     const Transcript transcript = internal::ParseWhole<ClientOpParser>(test.input, Limits{});
-    EXPECT_EQ(transcript.ops, Describe(test.ops)) << test.name;
+    EXPECT_EQ(transcript.ops, internal::DescribeOps(test.ops)) << test.name;
     EXPECT_EQ(transcript.violation, Violation::kNone) << test.name;
     EXPECT_EQ(transcript.buffered_bytes, 0u) << test.name;
   }

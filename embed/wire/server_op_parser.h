@@ -22,6 +22,7 @@
 #include "embed/base/buffer.h"
 #include "embed/base/bytes.h"
 #include "embed/base/result.h"
+#include "embed/wire/internal/op_parser_core.h"
 #include "embed/wire/internal/parse_input.h"
 #include "embed/wire/limits.h"
 #include "embed/wire/server_ops.h"
@@ -38,7 +39,7 @@ class ServerOpParser {
   // Feeding a temporary std::string would leave the parser with dangling
   // views; it does not compile. Keep the string alive or use FeedCopy().
   template <typename String>
-    requires std::is_same_v<String, std::string>
+  requires std::is_same_v<String, std::string>
   void Feed(String&& temporary) = delete;
   // Like Feed() but copies `bytes`.
   void FeedCopy(ByteView bytes);
@@ -50,7 +51,7 @@ class ServerOpParser {
   // Next(). Violations as ClientOpParser::Next().
   Result<std::optional<ServerOp>> Next();
 
-  Violation violation() const { return violation_; }
+  Violation violation() const { return failure_.violation(); }
   // The client learns max_payload from INFO.
   void set_max_payload_bytes(std::size_t bytes) { limits_.max_payload_bytes = bytes; }
   const Limits& limits() const { return limits_; }
@@ -58,12 +59,10 @@ class ServerOpParser {
 
  private:
   internal::Step ParseOne(ByteView in, ServerOp& op);
-  internal::Step Fail(Violation violation, Status status);
 
   Limits limits_;
   internal::ParseInput input_;
-  Violation violation_ = Violation::kNone;
-  Status error_;
+  internal::ParseFailure failure_;
 };
 
 }  // namespace embed::wire

@@ -14,17 +14,7 @@ namespace {
 using internal::DescribeOp;
 using internal::Transcript;
 
-std::vector<std::string> Describe(const std::vector<ServerOp>& ops) {
-  std::vector<std::string> out;
-  for (const auto& op : ops) out.push_back(DescribeOp(op));
-  return out;
-}
-
-struct ValidCase {
-  const char* name;
-  std::string input;
-  std::vector<ServerOp> ops;
-};
+using ValidCase = internal::ValidCase<ServerOp>;
 
 std::vector<ValidCase> ValidCases() {
   return {
@@ -62,7 +52,7 @@ std::vector<ValidCase> ValidCases() {
 TEST(ServerOpParser, ParsesEveryValidCase) {
   for (const auto& test : ValidCases()) {
     const Transcript transcript = internal::ParseWhole<ServerOpParser>(test.input, Limits{});
-    EXPECT_EQ(transcript.ops, Describe(test.ops)) << test.name;
+    EXPECT_EQ(transcript.ops, internal::DescribeOps(test.ops)) << test.name;
     EXPECT_EQ(transcript.violation, Violation::kNone) << test.name;
     EXPECT_EQ(transcript.buffered_bytes, 0u) << test.name;
   }

@@ -14,6 +14,7 @@
 #include "embed/client/connection.h"
 #include "embed/client/testing/nats_server_process.h"
 #include "embed/client/testing/recorders.h"
+#include "embed/client/testing/server_test.h"
 #include "embed/client/testing/test_server.h"
 
 #ifdef EMBED_CLIENT_INTEROP_WITH_BROKER
@@ -87,32 +88,9 @@ std::vector<TestServerKind> InteropServerKinds() {
 
 using namespace std::chrono_literals;
 
-class ClientInteropTest : public ::testing::TestWithParam<TestServerKind> {
+class ClientInteropTest : public ServerTest {
  protected:
-  void SetUp() override {
-    auto server = GetParam().start();
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(server).value();
-  }
-
-  ConnectionOptions Options() const {
-    ConnectionOptions options;
-    options.urls = {server_->url()};
-    options.name = "embed-interop";
-    options.reconnect_wait = 50ms;
-    options.reconnect_jitter = 10ms;
-    options.max_reconnect_attempts = -1;
-    return options;
-  }
-
-  std::unique_ptr<Connection> ConnectOrFail(const ConnectionOptions& options) {
-    auto connection = Connection::Connect(options);
-    EXPECT_TRUE(connection.ok()) << connection.status().ToString();
-    return connection.ok() ? std::move(connection).value() : nullptr;
-  }
-  std::unique_ptr<Connection> ConnectOrFail() { return ConnectOrFail(Options()); }
-
-  std::unique_ptr<TestServer> server_;
+  ClientInteropTest() : ServerTest("embed-interop") {}
 };
 
 TEST_P(ClientInteropTest, PublishesAndSubscribesAcrossConnections) {

@@ -169,4 +169,13 @@ Result<wire::Headers> BuildHeaders(const std::vector<std::string>& header_flags)
   return headers;
 }
 
+Result<client::Message> BuildMessage(std::string_view subject, std::string_view reply_to,
+                                     const std::vector<std::string>& header_flags) {
+  client::Message message;
+  message.subject = subject;
+  message.reply_to = reply_to;
+  EMBED_ASSIGN_OR_RETURN(message.headers, BuildHeaders(header_flags));
+  return message;
+}
+
 }  // namespace embed::tools

@@ -71,4 +71,10 @@ Result<std::unique_ptr<client::Connection>> Connect(const ConnectFlags& flags,
 // Builds the headers of an outgoing message from "Key:Value" flags.
 Result<wire::Headers> BuildHeaders(const std::vector<std::string>& header_flags);
 
+// Builds an outgoing message to `subject` with `reply_to` (may be empty) and
+// the headers of "Key:Value" `header_flags`; the payload is left empty.
+// Errors as BuildHeaders().
+Result<client::Message> BuildMessage(std::string_view subject, std::string_view reply_to,
+                                     const std::vector<std::string>& header_flags);
+
 }  // namespace embed::tools

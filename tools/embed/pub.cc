@@ -30,10 +30,8 @@ struct PubFlags {
 };
 
 Status RunPub(const PubFlags& flags) {
-  client::Message message;
-  message.subject = flags.subject;
-  message.reply_to = flags.reply_to;
-  EMBED_ASSIGN_OR_RETURN(message.headers, BuildHeaders(flags.headers));
+  EMBED_ASSIGN_OR_RETURN(client::Message message,
+                         BuildMessage(flags.subject, flags.reply_to, flags.headers));
   if (flags.payload_option->count() > 0) {
     message.payload = flags.payload;
   } else {

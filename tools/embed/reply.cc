@@ -1,8 +1,8 @@
 // `embed reply`: answers every request on a subject with a fixed response
 // until SIGINT/SIGTERM or until --count requests were answered.
 
-#include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -11,8 +11,7 @@
 #include "embed/client/connection.h"
 #include "tools/embed/command.h"
 #include "tools/embed/common_flags.h"
-#include "tools/embed/message_printer.h"
-#include "tools/embed/stop_signal.h"
+#include "tools/embed/subscription_loop.h"
 
 namespace embed::tools {
 namespace {
@@ -26,62 +25,21 @@ struct ReplyFlags {
 };
 
 Status RunReply(const ReplyFlags& flags) {
-  // Declared before the connection so they outlive its handler threads.
-  StopSignal stop;
-  MessagePrinter printer;
-  std::atomic<std::uint64_t> received{0};
-  std::atomic<bool> is_closed{false};
-
-  EMBED_ASSIGN_OR_RETURN(std::unique_ptr<client::Connection> connection,
-                         Connect(flags.connect, "embed reply", Reconnect::kRetry, [&] {
-                           is_closed = true;
-                           stop.Notify();
-                         }));
-  client::Connection& replier = *connection;
-  client::SubscribeOptions options;
-  options.queue_group = flags.queue_group;
-  const std::uint64_t count = flags.count;
-  Result<std::unique_ptr<client::Subscription>> subscribed = connection->Subscribe(
-      flags.subject,
-      [&](const client::Message& request) {
-        const std::uint64_t number = ++received;
-        if (count != 0 && number > count) return;
-        printer.PrintMessage(number, request);
-        if (!request.reply_to.empty()) {
-          if (Status status = replier.Publish(request.reply_to, flags.response); !status.ok()) {
-            std::fprintf(stderr, "embed: warning: cannot reply: %s\n", status.ToString().c_str());
-          }
-        }
-        if (number == count) stop.Notify();
-      },
-      options);
-  if (!subscribed.ok()) {
-    const Status& status = subscribed.status();
-    return Status(status.code(), "cannot subscribe to \"" + flags.subject +
-                                     "\": " + std::string(status.message()));
-  }
-  std::unique_ptr<client::Subscription> subscription = std::move(subscribed).value();
-  if (count != 0) subscription->AutoUnsubscribe(count).IgnoreError();
-  if (Status status = connection->Flush(flags.connect.connect_timeout); !status.ok()) {
-    return Status(status.code(),
-                  "the server did not confirm the subscription: " + std::string(status.message()));
-  }
-  std::string ready = "Listening for requests on \"" + flags.subject + "\"";
-  if (!flags.queue_group.empty()) ready += " in queue group \"" + flags.queue_group + "\"";
-  printer.PrintLine(ready);
-
-  stop.Wait();
-  // Closed by the client itself (the server went away and reconnecting gave
-  // up), not by a signal or by reaching --count.
-  if (is_closed && (count == 0 || received.load() < count)) {
-    return UnavailableError("lost the connection to the server");
-  }
+  SubscriptionLoop loop;
+  loop.client_name = "embed reply";
+  loop.ready_prefix = "Listening for requests on";
+  loop.subject = flags.subject;
+  loop.queue_group = flags.queue_group;
+  loop.count = flags.count;
   // Let the last replies leave before closing.
-  connection->Flush(flags.connect.connect_timeout).IgnoreError();
-  subscription.reset();
-  connection->Close();
-  connection.reset();
-  return Status::Ok();
+  loop.final_flush = FinalFlush::kYes;
+  loop.on_message = [&flags](client::Connection& replier, const client::Message& request) {
+    if (request.reply_to.empty()) return;
+    if (Status status = replier.Publish(request.reply_to, flags.response); !status.ok()) {
+      std::fprintf(stderr, "embed: warning: cannot reply: %s\n", status.ToString().c_str());
+    }
+  };
+  return RunSubscriptionLoop(flags.connect, loop);
 }
 
 }  // namespace

@@ -24,10 +24,9 @@ struct ReqFlags {
 };
 
 Status RunReq(const ReqFlags& flags) {
-  client::Message request;
-  request.subject = flags.subject;
+  EMBED_ASSIGN_OR_RETURN(client::Message request,
+                         BuildMessage(flags.subject, /*reply_to=*/"", flags.headers));
   request.payload = flags.payload;
-  EMBED_ASSIGN_OR_RETURN(request.headers, BuildHeaders(flags.headers));
 
   EMBED_ASSIGN_OR_RETURN(std::unique_ptr<client::Connection> connection,
                          Connect(flags.connect, "embed req", Reconnect::kNever));

@@ -4,9 +4,10 @@
 // Internal to embed/wire; fuzz use only. Violations abort via __builtin_trap
 // so libFuzzer records the input.
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "embed/base/bytes.h"
@@ -43,6 +44,46 @@ Transcript CheckSplitInvariance(ByteView input, const Limits& limits) {
   FuzzCheck(ParseWithCuts<Parser>(input, cuts, limits, FeedMode::kCopy) == whole);
   if (input.size() <= 300) FuzzCheck(ParseByteByByte<Parser>(input, limits) == whole);
   return whole;
+}
+
+// Checks that every op `input` parses to, re-encoded by `encode`, parses back
+// to the op `encode` expects. `encode(op, limits, out, expected)` appends the
+// bytes of `op` to `out`; `expected` starts as `op` and may be changed where
+// the encoding is lossy. It returns false to skip an op whose encoding could
+// legitimately break `limits`.
+template <typename Parser, typename Op>
+void CheckRoundTrips(ByteView input, const Limits& limits,
+                     bool (*encode)(const Op& op, const Limits& limits, std::string& out,
+                                    Op& expected)) {
+  Parser parser(limits);
+  parser.Feed(input);
+  while (true) {
+    auto next = parser.Next();
+    if (!next.ok() || !next->has_value()) return;
+    std::string encoded;
+    Op expected = **next;
+    if (!encode(**next, limits, encoded, expected)) continue;
+    Parser reparser(limits);
+    reparser.Feed(encoded);
+    auto again = reparser.Next();
+    FuzzCheck(again.ok() && again->has_value());
+    FuzzCheck(DescribeOp(**again) == DescribeOp(expected));
+    auto end = reparser.Next();
+    FuzzCheck(end.ok() && !end->has_value() && reparser.buffered_bytes() == 0);
+  }
+}
+
+// The body of a parser's LLVMFuzzerTestOneInput: split invariance and round
+// trips, under the default limits and under SmallLimits().
+template <typename Parser, typename Op>
+int FuzzParser(const std::uint8_t* data, std::size_t size,
+               bool (*encode)(const Op& op, const Limits& limits, std::string& out, Op& expected)) {
+  const ByteView input(reinterpret_cast<const char*>(data), size);
+  for (const Limits& limits : {Limits{}, SmallLimits()}) {
+    CheckSplitInvariance<Parser>(input, limits);
+    CheckRoundTrips<Parser>(input, limits, encode);
+  }
+  return 0;
 }
 
 }  // namespace embed::wire::internal

@@ -27,6 +27,22 @@ struct Transcript {
   }
 };
 
+// A table-driven test case: an input and the ops it parses to.
+template <typename Op>
+struct ValidCase {
+  const char* name;
+  std::string input;
+  std::vector<Op> ops;
+};
+
+// The descriptions of `ops`, as a Transcript records them.
+template <typename Op>
+std::vector<std::string> DescribeOps(const std::vector<Op>& ops) {
+  std::vector<std::string> out;
+  for (const auto& op : ops) out.push_back(DescribeOp(op));
+  return out;
+}
+
 enum class FeedMode { kBorrow, kCopy };
 
 // Feeds `input` cut at `cuts` (ascending offsets) to a fresh Parser, with
