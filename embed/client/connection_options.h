@@ -37,11 +37,14 @@ struct ConnectionOptions {
   bool echo = true;
 
   std::chrono::milliseconds connect_timeout{2'000};
-  // Reconnect: attempts per server, -1 = forever; wait + random jitter between
-  // rounds over all servers.
+  // Reconnect: attempts per server, -1 = forever. A server is retried after
+  // reconnect_wait + random jitter; the wait doubles with each further failed
+  // attempt on that server, up to reconnect_wait_max (not above
+  // reconnect_wait = constant, as nats.go).
   bool allow_reconnect = true;
   int max_reconnect_attempts = 60;
   std::chrono::milliseconds reconnect_wait{2'000};
+  std::chrono::milliseconds reconnect_wait_max{10'000};
   std::chrono::milliseconds reconnect_jitter{100};
   // Publishes buffered while disconnected; beyond this Publish fails with
   // kResourceExhausted.

@@ -6,10 +6,12 @@ namespace embed::client {
 
 ReconnectPolicy::ReconnectPolicy(std::size_t server_count, int max_attempts_per_server,
                                  std::chrono::milliseconds wait,
-                                 std::chrono::milliseconds jitter)
+                                 std::chrono::milliseconds jitter,
+                                 std::chrono::milliseconds max_wait)
     : max_attempts_(max_attempts_per_server),
       wait_(wait),
       jitter_(jitter),
+      max_wait_(std::max(wait, max_wait)),
       attempts_(server_count, 0),
       last_attempt_(server_count) {}
 
@@ -21,9 +23,10 @@ std::optional<ReconnectPolicy::Attempt> ReconnectPolicy::Next(SteadyTime now,
     if (max_attempts_ >= 0 && attempts_[index] >= max_attempts_) continue;
     Attempt attempt;
     attempt.server_index = index;
-    if (last_attempt_[index] && *last_attempt_[index] + wait_ > now) {
+    const std::chrono::milliseconds wait = WaitFor(index);
+    if (last_attempt_[index] && *last_attempt_[index] + wait > now) {
       const double fraction = std::clamp(random_fraction, 0.0, 1.0);
-      attempt.delay = *last_attempt_[index] + wait_ - now +
+      attempt.delay = *last_attempt_[index] + wait - now +
                       std::chrono::duration_cast<Duration>(
                           std::chrono::duration<double, std::milli>(
                               fraction * static_cast<double>(jitter_.count())));
@@ -31,6 +34,16 @@ std::optional<ReconnectPolicy::Attempt> ReconnectPolicy::Next(SteadyTime now,
     return attempt;
   }
   return std::nullopt;
+}
+
+std::chrono::milliseconds ReconnectPolicy::WaitFor(std::size_t server_index) const {
+  std::chrono::milliseconds wait = wait_;
+  // attempts_ counts attempts since the last connection; the first retry
+  // waits `wait`, each later one twice the one before, up to max_wait_.
+  for (int attempt = 1; attempt < attempts_[server_index] && wait < max_wait_; ++attempt) {
+    wait *= 2;
+  }
+  return std::min(wait, max_wait_);
 }
 
 void ReconnectPolicy::OnAttempt(std::size_t server_index, SteadyTime now) {

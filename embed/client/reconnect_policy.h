@@ -2,9 +2,12 @@
 // ReconnectPolicy: which server to try next and how long to wait first.
 // Servers are tried in order, then round-robin; each gets at most
 // `max_attempts_per_server` attempts between successful connections (-1 =
-// forever); a server tried less than `wait` ago is retried only after the
-// rest of `wait` plus a random jitter of up to `jitter` (as nats.go). Pure:
-// time and randomness are arguments. Not thread-safe.
+// forever); a server tried less than its wait ago is retried only after the
+// rest of that wait plus a random jitter of up to `jitter` (as nats.go). The
+// wait backs off exponentially: `wait` after a server's first failed attempt
+// since the last connection, doubling per further attempt up to `max_wait`
+// (a `max_wait` not above `wait` keeps it constant). Pure: time and
+// randomness are arguments. Not thread-safe.
 //
 //   ReconnectPolicy policy(servers.size(), 60, 2s, 100ms);
 //   policy.OnAttempt(0, now);                    // first connect
@@ -23,7 +26,8 @@ namespace embed::client {
 class ReconnectPolicy {
  public:
   ReconnectPolicy(std::size_t server_count, int max_attempts_per_server,
-                  std::chrono::milliseconds wait, std::chrono::milliseconds jitter);
+                  std::chrono::milliseconds wait, std::chrono::milliseconds jitter,
+                  std::chrono::milliseconds max_wait = std::chrono::milliseconds::zero());
 
   struct Attempt {
     std::size_t server_index = 0;
@@ -42,11 +46,14 @@ class ReconnectPolicy {
   // The server of the last attempt.
   std::size_t current() const { return current_; }
   int attempts(std::size_t server_index) const { return attempts_[server_index]; }
+  // How long after its last attempt `server_index` may be tried again.
+  std::chrono::milliseconds WaitFor(std::size_t server_index) const;
 
  private:
   int max_attempts_;
   std::chrono::milliseconds wait_;
   std::chrono::milliseconds jitter_;
+  std::chrono::milliseconds max_wait_;
   std::size_t current_ = 0;
   std::vector<int> attempts_;
   std::vector<std::optional<SteadyTime>> last_attempt_;

@@ -1,5 +1,7 @@
 #include "embed/client/reconnect_policy.h"
 
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace embed::client {
@@ -12,6 +14,7 @@ const SteadyTime kStart{};
 TEST(ReconnectPolicy, RetriesTheOnlyServerAfterTheWaitPlusJitter) {
   ReconnectPolicy policy(1, -1, 100ms, 20ms);
   policy.OnAttempt(0, kStart);
+  policy.OnConnected();
   // Connected long ago: the first retry is immediate.
   auto now = kStart + 1s;
   auto next = policy.Next(now, 0.5);
@@ -23,6 +26,35 @@ TEST(ReconnectPolicy, RetriesTheOnlyServerAfterTheWaitPlusJitter) {
   next = policy.Next(now + 10ms, 0.5);
   ASSERT_TRUE(next.has_value());
   EXPECT_EQ(next->delay, Duration(90ms + 10ms));
+}
+
+TEST(ReconnectPolicy, BacksOffExponentiallyUpToTheMaximumWait) {
+  ReconnectPolicy policy(1, -1, 100ms, 0ms, 350ms);
+  auto now = kStart;
+  policy.OnAttempt(0, now);
+  policy.OnConnected();
+  now += 1s;  // lost the connection long after connecting
+  std::vector<Duration> delays;
+  for (int i = 0; i < 5; ++i) {
+    auto next = policy.Next(now, 0.0);
+    ASSERT_TRUE(next.has_value());
+    delays.push_back(next->delay);
+    now += next->delay;
+    policy.OnAttempt(0, now);  // fails at once
+  }
+  EXPECT_EQ(delays, (std::vector<Duration>{Duration::zero(), Duration(100ms), Duration(200ms),
+                                           Duration(350ms), Duration(350ms)}));
+  // A connection restarts the backoff.
+  policy.OnConnected();
+  policy.OnAttempt(0, now);
+  EXPECT_EQ(policy.Next(now, 0.0)->delay, Duration(100ms));
+}
+
+TEST(ReconnectPolicy, KeepsTheWaitConstantWithoutAMaximumAboveIt) {
+  ReconnectPolicy policy(1, -1, 100ms, 0ms);
+  auto now = kStart;
+  for (int i = 0; i < 4; ++i) policy.OnAttempt(0, now);
+  EXPECT_EQ(policy.Next(now, 0.0)->delay, Duration(100ms));
 }
 
 TEST(ReconnectPolicy, GoesRoundRobinOverServers) {

@@ -91,19 +91,33 @@ TEST_F(SlowConsumer, StalledReaderIsDisconnectedWithoutHurtingOtherSubscribers) 
   std::size_t rss_after_first_round = 0;
   std::vector<double> alone;
   std::vector<double> beside;
+  int rounds = 0;
   // Interleaved rounds; each variant's best run is its capacity when the
   // machine (shared with other processes) lets it run undisturbed.
-  for (int round = 0; round < kRounds; ++round) {
-    alone.push_back(MeasureThroughput(false));
-    beside.push_back(MeasureThroughput(true));
-    if (round == 0) rss_after_first_round = ResidentBytes();
+  auto run_rounds = [&] {
+    for (int round = 0; round < kRounds; ++round, ++rounds) {
+      alone.push_back(MeasureThroughput(false));
+      beside.push_back(MeasureThroughput(true));
+      if (rounds == 0) rss_after_first_round = ResidentBytes();
+    }
+  };
+  auto best = [](const std::vector<double>& runs) {
+    return *std::max_element(runs.begin(), runs.end());
+  };
+  run_rounds();
+  // A busy machine can starve one variant for a whole batch of rounds; more
+  // rounds give both another chance at an undisturbed run. A real slowdown
+  // persists, since adding rounds only raises the baseline's best.
+  for (int extra = 0; extra < 2 && !kIsSanitized && best(beside) < 0.9 * best(alone); ++extra) {
+    run_rounds();
   }
-  double baseline = *std::max_element(alone.begin(), alone.end());
-  double with_stalled = *std::max_element(beside.begin(), beside.end());
+  double baseline = best(alone);
+  double with_stalled = best(beside);
   std::size_t rss_after = ResidentBytes();
-  std::printf("fast subscriber: %.0f msgs/s alone, %.0f msgs/s beside a stalled reader\n",
-              baseline, with_stalled);
-  EXPECT_EQ(broker().stats().slow_consumers, static_cast<std::uint64_t>(kRounds));
+  std::printf(
+      "fast subscriber: %.0f msgs/s alone, %.0f msgs/s beside a stalled reader (%d rounds)\n",
+      baseline, with_stalled, rounds);
+  EXPECT_EQ(broker().stats().slow_consumers, static_cast<std::uint64_t>(rounds));
   if (!kIsSanitized) {
     EXPECT_GE(with_stalled, 0.9 * baseline);
   }

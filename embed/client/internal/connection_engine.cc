@@ -42,7 +42,7 @@ ConnectionEngine::ConnectionEngine(ConnectionOptions options, std::vector<Server
       dispatcher_(options_.on_error),
       core_(CoreOptions(options_)),
       reconnect_policy_(servers_.size(), options_.max_reconnect_attempts, options_.reconnect_wait,
-                        options_.reconnect_jitter),
+                        options_.reconnect_jitter, options_.reconnect_wait_max),
       rng_(std::random_device{}()) {}
 
 ConnectionEngine::~ConnectionEngine() { Close(); }
