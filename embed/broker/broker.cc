@@ -42,6 +42,21 @@ Status ValidateOptions(const BrokerOptions& options) {
   }
   if (options.io_threads < 0) return InvalidArgumentError("io_threads must be >= 0");
   if (options.ping_max < 0) return InvalidArgumentError("ping_max must be >= 0");
+  // Timers must be positive; more than a day is a configuration mistake (and
+  // risks overflowing time_point arithmetic).
+  constexpr std::chrono::milliseconds kMaxTimer = 24h;
+  auto is_valid_timer = [&](std::chrono::milliseconds value) {
+    return value.count() > 0 && value <= kMaxTimer;
+  };
+  if (!is_valid_timer(options.write_deadline)) {
+    return InvalidArgumentError("write_deadline must be > 0 and <= 24h");
+  }
+  if (!is_valid_timer(options.ping_interval)) {
+    return InvalidArgumentError("ping_interval must be > 0 and <= 24h");
+  }
+  if (!is_valid_timer(options.auth_timeout)) {
+    return InvalidArgumentError("auth_timeout must be > 0 and <= 24h");
+  }
   return Status::Ok();
 }
 
@@ -139,7 +154,9 @@ class TcpBroker final : public Broker {
       if (&candidate->context() == &socket.get_executor().context()) worker = candidate.get();
     }
     if (worker == nullptr) return;
+    // max_connections 0 = unlimited.
     bool is_over_limit =
+        shared_->max_connections != 0 &&
         shared_->connections.load(std::memory_order_relaxed) >= shared_->max_connections;
     if (!is_over_limit) {
       shared_->connections.fetch_add(1, std::memory_order_relaxed);

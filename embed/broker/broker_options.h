@@ -35,11 +35,14 @@ struct BrokerOptions {
   // Outbound bytes queued per connection before it is a slow consumer.
   std::size_t max_pending_bytes = 64 * 1024 * 1024;
   // A write that cannot complete within this is a slow consumer.
+  // write_deadline, ping_interval and auth_timeout must be > 0 and <= 24h
+  // (Broker::Start fails with kInvalidArgument otherwise).
   std::chrono::milliseconds write_deadline{10'000};
   std::chrono::milliseconds ping_interval{120'000};
   int ping_max = 2;
   // Time to send CONNECT when authentication is required.
   std::chrono::milliseconds auth_timeout{2'000};
+  // Concurrent client connections; 0 = unlimited.
   std::size_t max_connections = 65'536;
   // Subscriptions per connection; 0 = unlimited.
   std::size_t max_subscriptions = 0;

@@ -176,6 +176,9 @@ class ClientSession final : public internal::SessionBase,
     }
     worker_.FlushDirty();
     if (core_.is_closing()) return BeginClose(core_.close_reason());
+    // The peer closed its side: flush what it is owed first (nats-server
+    // does for "Client Closed"); a real read error drops the output.
+    if (error == boost::asio::error::eof) return BeginClose(CloseReason::kClientClosed);
     if (error) return CloseNow(CloseReason::kClientClosed);
     if (stall_on_) return Stall(now);
     WaitReadable();

@@ -74,7 +74,12 @@ bool Router::Deliver(const SubscriptionPtr& subscription, const Message& message
   std::uint64_t delivered = target.delivered.fetch_add(1, std::memory_order_relaxed) + 1;
   if (max_msgs != 0) {
     // NATS §1.7: the message that reaches max is delivered, later ones dropped.
-    if (delivered > max_msgs) return false;
+    if (delivered > max_msgs) {
+      // A racing UNSUB may have set the max after the last delivery; make
+      // sure the subscription leaves the index.
+      Remove(subscription);
+      return false;
+    }
     is_last = delivered == max_msgs;
   }
   if (!target.outbox) return false;

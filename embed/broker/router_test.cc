@@ -111,6 +111,21 @@ TEST(Router, StopsAtTheUnsubscribeMaxAndRemovesTheSubscription) {
   EXPECT_EQ(outbox->pending(), "MSG foo 1 1\r\na\r\nMSG foo 1 1\r\nb\r\n");
 }
 
+TEST(Router, RemovesASubscriptionWhoseMaxWasSetAfterItWasPassed) {
+  Router router;
+  RouteBatch batch;
+  auto outbox = std::make_shared<RecordingOutbox>();
+  auto subscription = MakeSubscription("foo", "", "1", outbox);
+  ASSERT_TRUE(router.Insert(subscription).ok());
+  EXPECT_EQ(router.Route(Msg("foo", "a"), nullptr, true, batch), 1u);
+  // A racing UNSUB 1 sets the max after that delivery but the session did
+  // not see it, so nobody removed the subscription.
+  subscription->max_msgs = 1;
+  EXPECT_EQ(router.Route(Msg("foo", "b"), nullptr, true, batch), 0u);
+  EXPECT_TRUE(subscription->removed.load());
+  EXPECT_EQ(router.subscription_count(), 0u);
+}
+
 TEST(Router, StripsHeadersForReceiversWithoutHeaderSupport) {
   Router router;
   RouteBatch batch;

@@ -82,7 +82,11 @@ SessionCore::SessionCore(const SessionConfig& config, SessionHost& host, std::ui
       parser_(config.limits),
       started_at_(now),
       last_activity_(now),
-      next_ping_(now + config.ping_interval) {}
+      next_ping_(now + config.ping_interval) {
+  // NATS §1.3: before an authenticated CONNECT nothing but CONNECT is
+  // accepted, so do not let the client make us buffer a message body.
+  if (config_.is_auth_required()) parser_.set_max_payload_bytes(0);
+}
 
 void SessionCore::Start(SteadyTime now) {
   started_at_ = now;
@@ -108,24 +112,20 @@ void SessionCore::Feed(ByteView bytes, SteadyTime now) {
   while (!is_closing()) {
     auto next = parser_.Next();
     if (!next.ok()) {
-      bool before_auth = config_.is_auth_required() && !is_connected_;
+      // NATS §1.3: with auth required, anything but CONNECT first is an
+      // authorization violation.
+      if (config_.is_auth_required() && !is_connected_) {
+        return Fail("Authorization Violation", CloseReason::kAuthenticationFailure);
+      }
       switch (parser_.violation()) {
         case wire::Violation::kControlLineTooLong:
           return Fail("maximum control line exceeded", CloseReason::kMaxControlLineExceeded);
         case wire::Violation::kPayloadTooLarge:
           return Fail("Maximum Payload Violation", CloseReason::kMaxPayloadExceeded);
         case wire::Violation::kUnknownOperation:
-          // NATS §1.3: with auth required, anything but CONNECT first is an
-          // authorization violation.
-          if (before_auth) {
-            return Fail("Authorization Violation", CloseReason::kAuthenticationFailure);
-          }
           return Fail("Unknown Protocol Operation", CloseReason::kProtocolViolation);
         case wire::Violation::kMalformed:
         case wire::Violation::kNone:
-          if (before_auth) {
-            return Fail("Authorization Violation", CloseReason::kAuthenticationFailure);
-          }
           // NATS §5: syntax errors close without -ERR.
           return Close(CloseReason::kParseError);
       }
@@ -193,6 +193,7 @@ void SessionCore::Handle(const wire::Connect& op) {
   }
   options_ = std::move(options);
   is_connected_ = true;
+  parser_.set_max_payload_bytes(config_.limits.max_payload_bytes);
   host_.OnConnected(options_);
   if (options_.verbose) SendOk();
 }
@@ -258,11 +259,13 @@ void SessionCore::Handle(const wire::Sub& op) {
     }
     subscriptions_.erase(existing);
   }
+  // Subscriptions that reached their UNSUB max left the index but are still
+  // here; sweep them when the map has doubled since the last sweep, so that
+  // old-style requests (SUB inbox, UNSUB 1, PUB) cost amortized O(1).
+  if (subscriptions_.size() >= sweep_threshold_) SweepRemovedSubscriptions();
   if (config_.max_subscriptions != 0 && subscriptions_.size() >= config_.max_subscriptions) {
     // Forget subscriptions that auto-unsubscribed before counting.
-    std::erase_if(subscriptions_, [](const auto& entry) {
-      return entry.second->removed.load(std::memory_order_acquire);
-    });
+    SweepRemovedSubscriptions();
     if (subscriptions_.size() >= config_.max_subscriptions) {
       return SendErr("maximum subscriptions exceeded");
     }
@@ -271,6 +274,13 @@ void SessionCore::Handle(const wire::Sub& op) {
   if (!subscription.ok()) return SendErr("Invalid Subject");
   subscriptions_.emplace(std::string(op.sid), std::move(subscription).value());
   if (options_.verbose) SendOk();
+}
+
+void SessionCore::SweepRemovedSubscriptions() {
+  std::erase_if(subscriptions_, [](const auto& entry) {
+    return entry.second->removed.load(std::memory_order_acquire);
+  });
+  sweep_threshold_ = std::max(kMinSweepThreshold, 2 * subscriptions_.size());
 }
 
 void SessionCore::Handle(const wire::Unsub& op) {

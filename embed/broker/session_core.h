@@ -122,6 +122,8 @@ class SessionCore {
   void Publish(const Message& message);
   bool Authenticate(const wire::ConnectOptions& options) const;
   void SendNoResponders(std::string_view reply_to);
+  // Forgets subscriptions that left the index (auto-unsubscribed).
+  void SweepRemovedSubscriptions();
   void SendOk();
   void SendErr(std::string_view text);
   // -ERR '<text>' then close.
@@ -137,6 +139,9 @@ class SessionCore {
   bool is_connected_ = false;
   CloseReason close_reason_ = CloseReason::kNone;
   std::unordered_map<std::string, SubscriptionPtr> subscriptions_;  // by sid
+  // subscriptions_ is swept of removed entries when it reaches this size.
+  static constexpr std::size_t kMinSweepThreshold = 64;
+  std::size_t sweep_threshold_ = kMinSweepThreshold;
 
   // Timers.
   SteadyTime started_at_{};

@@ -324,6 +324,22 @@ TEST_F(SessionCoreTest, FirstOpMustBeConnectWhenAuthIsRequired) {
   EXPECT_TRUE(Core().is_closing());
 }
 
+TEST_F(SessionCoreTest, PayloadBeforeConnectIsAnAuthorizationViolationWithoutBuffering) {
+  config_.auth_token = "s3cret";
+  Feed("PUB a 1048576\r\n");
+  EXPECT_EQ(host_.TakeSent(), "-ERR 'Authorization Violation'\r\n");
+  EXPECT_TRUE(Core().is_closing());
+  EXPECT_EQ(Core().close_reason(), CloseReason::kAuthenticationFailure);
+}
+
+TEST_F(SessionCoreTest, PayloadLimitIsRestoredAfterAnAuthenticatedConnect) {
+  config_.auth_token = "s3cret";
+  Feed("CONNECT {\"verbose\":false,\"auth_token\":\"s3cret\"}\r\nPUB a 5\r\nhello\r\n");
+  EXPECT_FALSE(Core().is_closing());
+  ASSERT_EQ(host_.published.size(), 1u);
+  EXPECT_EQ(host_.published[0], "a|||hello");
+}
+
 TEST_F(SessionCoreTest, AuthTimeoutFiresWithoutConnect) {
   config_.auth_token = "s3cret";
   config_.auth_timeout = 100ms;
@@ -374,6 +390,22 @@ TEST_F(SessionCoreTest, ActiveClientWithKnownRttIsNotPinged) {
   Core().Feed("PUB foo 0\r\n\r\n", now_ + 190ms);
   Core().OnTick(now_ + 200ms);
   EXPECT_EQ(host_.TakeSent(), "");
+}
+
+TEST_F(SessionCoreTest, AutoUnsubscribedSubscriptionsDoNotAccumulate) {
+  Feed(kQuietConnect);
+  for (int i = 0; i < 10000; ++i) {
+    std::string sid = std::to_string(i);
+    Feed("SUB _INBOX." + sid + " " + sid + "\r\nUNSUB " + sid + " 1\r\n");
+    // The router delivers the reply and removes the subscription from the
+    // index on its own (max reached), without telling the session.
+    host_.subscribed.back()->delivered = 1;
+    host_.subscribed.back()->removed = true;
+    Feed("PUB svc _INBOX." + sid + " 0\r\n\r\n");
+  }
+  EXPECT_FALSE(Core().is_closing());
+  EXPECT_EQ(host_.subscribed.size(), 10000u);
+  EXPECT_LE(Core().subscription_count(), 64u);
 }
 
 TEST_F(SessionCoreTest, ReleaseSubscriptionsRemovesEverySubscription) {

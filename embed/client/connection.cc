@@ -21,9 +21,9 @@ class SubscriptionHandle final : public Subscription {
  public:
   SubscriptionHandle(std::shared_ptr<ConnectionEngine> engine, std::shared_ptr<SubscriptionState> state)
       : engine_(std::move(engine)), state_(std::move(state)) {}
-  ~SubscriptionHandle() override {
-    if (is_valid()) engine_->Unsubscribe(*state_, 0).IgnoreError();
-  }
+  // Always marks the subscription unsubscribed, even when it is no longer
+  // valid: its queued messages must not reach a handler whose state is gone.
+  ~SubscriptionHandle() override { engine_->Unsubscribe(*state_, 0).IgnoreError(); }
 
   Status Unsubscribe() override { return engine_->Unsubscribe(*state_, 0); }
   Status AutoUnsubscribe(std::uint64_t max_messages) override {

@@ -75,7 +75,10 @@ class Connection {
   // Unsubscribes everything, delivers what is pending to handlers, flushes
   // publishes, then closes. kTimeout if that takes longer than `timeout`.
   virtual Status Drain(std::chrono::milliseconds timeout) = 0;
-  // Closes now; pending messages are dropped. Idempotent.
+  // Closes now: publishes already queued are written first, for at most
+  // about a second; messages pending for handlers are dropped, and no handler
+  // starts after Close() returns (one running finishes first, unless Close()
+  // is called from it). Idempotent.
   virtual void Close() = 0;
 
   virtual ConnectionState state() const = 0;

@@ -4,16 +4,26 @@
 #include <string>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 namespace embed::net {
 
 using boost::asio::ip::tcp;
 
+std::chrono::milliseconds NextAcceptBackoff(std::chrono::milliseconds previous) {
+  constexpr std::chrono::milliseconds kMin{10};
+  constexpr std::chrono::milliseconds kMax{1000};
+  if (previous < kMin) return kMin;
+  return previous >= kMax / 2 ? kMax : previous * 2;
+}
+
 // Shared with pending accept handlers: they may outlive Close().
 struct TcpListener::State {
-  explicit State(boost::asio::io_context& io) : context(io), acceptor(io) {}
+  explicit State(boost::asio::io_context& io) : context(io), acceptor(io), retry_timer(io) {}
   boost::asio::io_context& context;
   tcp::acceptor acceptor;
+  boost::asio::steady_timer retry_timer;
+  std::chrono::milliseconds backoff{0};  // zero after a successful accept
   ContextPicker pick;
   AcceptCallback on_accept;
   bool closed = false;
@@ -68,9 +78,20 @@ void TcpListener::AcceptNext(const std::shared_ptr<State>& state) {
   state->acceptor.async_accept(target, [state](boost::system::error_code error,
                                                TcpSocket socket) {
     if (state->closed || error == boost::asio::error::operation_aborted) return;
-    if (!error) state->on_accept(std::move(socket));
-    // Transient errors (EMFILE, ECONNABORTED) must not stop the listener.
-    AcceptNext(state);
+    if (!error) {
+      state->backoff = std::chrono::milliseconds{0};
+      state->on_accept(std::move(socket));
+      AcceptNext(state);
+      return;
+    }
+    // Transient errors (EMFILE, ECONNABORTED) must not stop the listener, but
+    // retrying at once would spin while they last: back off.
+    state->backoff = NextAcceptBackoff(state->backoff);
+    state->retry_timer.expires_after(state->backoff);
+    state->retry_timer.async_wait([state](boost::system::error_code wait_error) {
+      if (state->closed || wait_error == boost::asio::error::operation_aborted) return;
+      AcceptNext(state);
+    });
   });
 }
 
@@ -82,6 +103,7 @@ void TcpListener::Close() {
     state->closed = true;
     boost::system::error_code ignored;
     state->acceptor.close(ignored);
+    state->retry_timer.cancel();
     state->on_accept = nullptr;
     state->pick = nullptr;
   };

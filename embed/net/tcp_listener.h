@@ -7,6 +7,7 @@
 //   auto listener = TcpListener::Open(pool.context(0), "127.0.0.1", 0);
 //   (*listener)->Start(pick_context, [](TcpSocket socket) { ... });
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +20,11 @@
 #include "embed/net/tcp_stream.h"
 
 namespace embed::net {
+
+// The delay before accepting again after an accept error (EMFILE, ENFILE,
+// ...), given the previous delay (zero after a successful accept): 10 ms,
+// doubling up to 1 s, as nats-server does. Retrying at once would spin.
+std::chrono::milliseconds NextAcceptBackoff(std::chrono::milliseconds previous);
 
 class TcpListener {
  public:

@@ -4,6 +4,11 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -79,6 +84,63 @@ TEST(TcpListener, BindsAnEphemeralPortAndHandsOutStreamsThatEchoBytes) {
   (*listener)->Close();
   (*listener)->Close();  // idempotent
   pool.Stop();
+}
+
+TEST(TcpListener, AcceptErrorsBackOffFrom10msDoublingTo1s) {
+  EXPECT_EQ(NextAcceptBackoff(0ms), 10ms);
+  EXPECT_EQ(NextAcceptBackoff(10ms), 20ms);
+  EXPECT_EQ(NextAcceptBackoff(20ms), 40ms);
+  EXPECT_EQ(NextAcceptBackoff(320ms), 640ms);
+  EXPECT_EQ(NextAcceptBackoff(640ms), 1000ms);
+  EXPECT_EQ(NextAcceptBackoff(1000ms), 1000ms);
+}
+
+// In a forked child (it lowers its own file limit): a connection waits in
+// the backlog while no descriptor is left, so every accept fails with
+// EMFILE. The listener must back off instead of spinning on it.
+int RunAcceptUnderEmfileAndReportCpu() {
+  boost::asio::io_context context;
+  auto listener = TcpListener::Open(context, "127.0.0.1", 0);
+  if (!listener.ok()) return 2;
+  int accepted = 0;
+  (*listener)->Start([&context]() -> boost::asio::io_context& { return context; },
+                     [&accepted](TcpSocket) { ++accepted; });
+  tcp::socket client(context);
+  boost::system::error_code error;
+  client.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), (*listener)->port()),
+                 error);
+  if (error) return 3;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 4;
+  limit.rlim_cur = 256;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return 4;
+  std::vector<int> fillers;
+  for (int fd = dup(0); fd >= 0; fd = dup(0)) fillers.push_back(fd);
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  context.run_for(400ms);
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  context.stop();  // lets the listener close without waiting on the context
+  auto micros = [](const timeval& value) {
+    return static_cast<long long>(value.tv_sec) * 1'000'000 + value.tv_usec;
+  };
+  long long cpu = micros(after.ru_utime) + micros(after.ru_stime) - micros(before.ru_utime) -
+                  micros(before.ru_stime);
+  if (accepted != 0) return 5;
+  // Spinning burns most of the 400 ms; backing off (10, 20, 40, ... ms)
+  // takes a handful of failed accepts.
+  return cpu < 100'000 ? 0 : 1;
+}
+
+TEST(TcpListener, AcceptErrorsDoNotSpin) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(RunAcceptUnderEmfileAndReportCpu());
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1 = spun, 2..5 = setup failed";
 }
 
 TEST(TcpListener, ReportsAnErrorWhenThePortIsTaken) {

@@ -28,17 +28,17 @@ bool NextLine(std::string_view& block, std::string_view& line) {
   return true;
 }
 
-bool IsValidKey(std::string_view key) {
-  if (key.empty()) return false;
-  return std::all_of(key.begin(), key.end(), [](char c) { return c > 32 && c < 127 && c != ':'; });
-}
-
 void AppendValue(std::string& out, std::string_view value) {
   // NATS (nats.go): CR and LF cannot appear in a value; they become spaces.
   for (char c : value) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
 }
 
 }  // namespace
+
+bool IsValidHeaderKey(std::string_view key) {
+  if (key.empty()) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) { return c > 32 && c < 127 && c != ':'; });
+}
 
 void Headers::Add(std::string_view key, std::string_view value) {
   entries_.emplace_back(std::string(key), std::string(value));
@@ -149,7 +149,7 @@ Result<Headers> ParseHeaders(ByteView block, std::size_t max_header_bytes) {
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) return ProtocolError("header line without ':'");
     const std::string_view key = line.substr(0, colon);
-    if (!IsValidKey(key)) return ProtocolError("bad header name");
+    if (!IsValidHeaderKey(key)) return ProtocolError("bad header name");
     headers.Add(key, Trim(line.substr(colon + 1)));
   }
   if (!block.empty()) return ProtocolError("bytes after the header block");

@@ -14,12 +14,17 @@
 
 namespace embed::wire {
 
+// True when `key` can be a header name: printable ASCII 33..126 except ':'
+// (no SP, CR or LF, which would inject header lines), and not empty.
+bool IsValidHeaderKey(std::string_view key);
+
 class Headers {
  public:
   Headers() = default;
 
-  // Appends a value (keys may repeat). Precondition: key is printable ASCII
-  // without ':'; CR/LF in values are replaced by spaces when encoding.
+  // Appends a value (keys may repeat). Precondition: IsValidHeaderKey(key)
+  // (the client's Publish rejects a message that breaks it); CR/LF in values
+  // are replaced by spaces when encoding.
   void Add(std::string_view key, std::string_view value);
   // Replaces all values of `key` with one value.
   void Set(std::string_view key, std::string_view value);

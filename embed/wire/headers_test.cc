@@ -150,5 +150,17 @@ TEST(ParseHeaders, RoundTripsWhatHeadersEncodes) {
   EXPECT_EQ(parsed->Encode(), headers.Encode());
 }
 
+TEST(Headers, ValidatesHeaderKeys) {
+  EXPECT_TRUE(IsValidHeaderKey("Nats-Msg-Id"));
+  EXPECT_TRUE(IsValidHeaderKey("!~"));
+  EXPECT_FALSE(IsValidHeaderKey(""));
+  EXPECT_FALSE(IsValidHeaderKey("A:B"));
+  EXPECT_FALSE(IsValidHeaderKey("A B"));
+  EXPECT_FALSE(IsValidHeaderKey("A\r\nInjected: x"));
+  EXPECT_FALSE(IsValidHeaderKey("A\nB"));
+  EXPECT_FALSE(IsValidHeaderKey(std::string("A\x7f")));
+  EXPECT_FALSE(IsValidHeaderKey(std::string("\xc3\xa9")));
+}
+
 }  // namespace
 }  // namespace embed::wire

@@ -89,6 +89,35 @@ TEST(BrokerLifecycle, StartRejectsInconsistentOptions) {
   EXPECT_EQ(started.status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(BrokerLifecycle, StartRejectsNonPositiveOrAbsurdTimers) {
+  using Field = std::chrono::milliseconds BrokerOptions::*;
+  for (Field field : {&BrokerOptions::write_deadline, &BrokerOptions::ping_interval,
+                      &BrokerOptions::auth_timeout}) {
+    for (std::chrono::milliseconds value :
+         {std::chrono::milliseconds(0), std::chrono::milliseconds(-1),
+          std::chrono::milliseconds(std::chrono::hours(25))}) {
+      BrokerOptions options = LoopbackOptions();
+      options.*field = value;
+      auto started = Broker::Start(options);
+      ASSERT_FALSE(started.ok()) << value.count();
+      EXPECT_EQ(started.status().code(), StatusCode::kInvalidArgument);
+    }
+  }
+}
+
+TEST(BrokerLifecycle, ZeroMaxConnectionsMeansUnlimited) {
+  BrokerOptions options = LoopbackOptions();
+  options.max_connections = 0;
+  auto started = Broker::Start(options);
+  ASSERT_TRUE(started.ok());
+  auto first = RawPeer::Connect((*started)->port());
+  auto second = RawPeer::Connect((*started)->port());
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE((*first)->Handshake().ok());
+  EXPECT_TRUE((*second)->Handshake().ok());
+}
+
 TEST(BrokerLifecycle, ZeroIoThreadsMeansOnePerCore) {
   BrokerOptions options = LoopbackOptions();
   options.io_threads = 0;

@@ -4,6 +4,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/socket.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -274,6 +276,40 @@ TEST_F(BrokerProtocol, ClosingAConnectionRemovesItsSubscriptions) {
   EXPECT_EQ(broker().stats().connections, 0u);
 }
 
+TEST_F(BrokerProtocol, PeerEofStillGetsTheOutputItIsOwed) {
+  StartBroker();
+  auto peer = ConnectPeer();
+  ASSERT_TRUE(peer->Send("SUB a 1\r\nPUB a 2\r\nhi\r\n").ok());
+  ASSERT_EQ(::shutdown(peer->fd(), SHUT_WR), 0);
+  auto line = peer->ReadLine();
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(*line, "MSG a 1 2");
+  auto payload = peer->ReadLine();
+  ASSERT_TRUE(payload.ok());
+  EXPECT_EQ(*payload, "hi");
+  EXPECT_TRUE(peer->WaitForClose());
+}
+
+TEST_F(BrokerProtocol, PeerEofFlushesEverythingQueuedForIt) {
+  StartBroker();
+  auto receiver = ConnectPeer();
+  auto publisher = ConnectPeer();
+  ASSERT_TRUE(receiver->Send("SUB a 1\r\nPING\r\n").ok());
+  ASSERT_TRUE(receiver->LinesUntilPong().ok());
+  // 8 MiB for a receiver that is not reading: most of it is still queued in
+  // the broker when the receiver shuts down its sending side.
+  constexpr int kMessages = 8192;
+  const std::string payload(1024, 'x');
+  std::string batch;
+  for (int i = 0; i < kMessages; ++i) batch += "PUB a 1024\r\n" + payload + "\r\n";
+  ASSERT_TRUE(publisher->Send(batch).ok());
+  ASSERT_TRUE(publisher->LinesUntilPong(10s).ok());
+  ASSERT_EQ(::shutdown(receiver->fd(), SHUT_WR), 0);
+  const std::size_t message_bytes = std::string("MSG a 1 1024\r\n").size() + 1024 + 2;
+  EXPECT_TRUE(receiver->DiscardBytes(message_bytes * kMessages, 10s).ok());
+  EXPECT_TRUE(receiver->WaitForClose());
+}
+
 class BrokerLimits : public BrokerFixture {};
 
 TEST_F(BrokerLimits, MaxPayloadErrsAndCloses) {
@@ -425,6 +461,19 @@ TEST_F(BrokerAuth, FirstOpOtherThanConnectIsAnAuthorizationViolation) {
   ASSERT_TRUE(peer->ReadLine().ok());
   ASSERT_TRUE(peer->Send("SUB foo 1\r\n").ok());
   EXPECT_TRUE(peer->WaitForClose());
+  EXPECT_EQ(peer->received_before_close(), "-ERR 'Authorization Violation'\r\n");
+}
+
+TEST_F(BrokerAuth, PayloadBeforeConnectIsAnAuthorizationViolation) {
+  auto options = TestOptions();
+  options.auth_token = "s3cret";
+  options.auth_timeout = 10s;
+  StartBroker(options);
+  auto peer = ConnectRaw();
+  ASSERT_TRUE(peer->ReadLine().ok());
+  // Answered at once, without waiting for (and buffering) the body.
+  ASSERT_TRUE(peer->Send("PUB a 1048576\r\n").ok());
+  EXPECT_TRUE(peer->WaitForClose(3s));
   EXPECT_EQ(peer->received_before_close(), "-ERR 'Authorization Violation'\r\n");
 }
 

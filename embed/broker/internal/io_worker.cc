@@ -1,5 +1,7 @@
 #include "embed/broker/internal/io_worker.h"
 
+#include "embed/base/logger.h"
+
 namespace embed::broker::internal {
 
 IoWorker::IoWorker(boost::asio::io_context& context, int index, BrokerShared& shared,
@@ -36,7 +38,18 @@ void IoWorker::ScheduleTick() {
   timer_.expires_after(tick_);
   timer_.async_wait([this](boost::system::error_code error) {
     if (error || is_shut_down_) return;
-    Tick();
+    // An exception escaping here would leave the timer unarmed and stop
+    // every protocol timer of this thread for good: log it and tick on.
+    try {
+      Tick();
+    } catch (...) {
+      try {
+        if (shared_.logger != nullptr) {
+          shared_.logger->Log(LogLevel::kError, "I/O worker tick failed; retrying next tick");
+        }
+      } catch (...) {
+      }
+    }
     ScheduleTick();
   });
 }

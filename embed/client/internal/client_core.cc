@@ -12,6 +12,17 @@
 namespace embed::client::internal {
 namespace {
 
+// Bound of one inbound message (headers + payload; headers alone are bounded
+// only by it). Not the server's max_payload: that bounds what we publish, and
+// a server may deliver more (accounts, clusters).
+constexpr std::size_t kMaxInboundMessageBytes = 64 * 1024 * 1024;
+
+wire::Limits InboundLimits(wire::Limits limits) {
+  limits.max_payload_bytes = kMaxInboundMessageBytes;
+  limits.max_header_bytes = kMaxInboundMessageBytes;
+  return limits;
+}
+
 std::string ToLower(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -72,13 +83,13 @@ ServerErrorReaction ClassifyServerError(std::string_view text) {
 }
 
 ClientCore::ClientCore(ClientCoreOptions options)
-    : options_(std::move(options)), parser_(options_.limits) {}
+    : options_(std::move(options)), parser_(InboundLimits(options_.limits)) {}
 
 void ClientCore::StartHandshake(SteadyTime now, const Credentials& credentials) {
   if (state_ == CoreState::kClosed) return;
   if (state_ != CoreState::kDisconnected) OnTransportClosed();
   credentials_ = credentials;
-  parser_ = wire::ServerOpParser(options_.limits);
+  parser_ = wire::ServerOpParser(InboundLimits(options_.limits));
   output_.clear();
   state_ = CoreState::kAwaitingInfo;
   handshake_deadline_ = now + options_.handshake_timeout;
@@ -126,10 +137,9 @@ void ClientCore::HandleInfo(std::string_view json, SteadyTime /*now*/) {
     Disconnect(ProtocolError(reason), AfterDisconnect::kReconnect);
     return;
   }
+  // max_payload bounds only what we publish: a server may deliver larger
+  // messages (accounts, clusters), so the inbound parser keeps its own limit.
   server_info_ = std::move(info).value();
-  if (server_info_.max_payload > 0) {
-    parser_.set_max_payload_bytes(static_cast<std::size_t>(server_info_.max_payload));
-  }
   if (state_ != CoreState::kAwaitingInfo) {
     events_.emplace_back(InfoEvent{server_info_});
     return;
@@ -226,7 +236,7 @@ void ClientCore::HandleMessage(std::string_view subject, std::string_view sid_te
   event.message.reply_to = std::string(reply_to);
   event.message.payload = std::string(payload);
   if (headers != nullptr) {
-    auto parsed = wire::ParseHeaders(*headers, options_.limits.max_header_bytes);
+    auto parsed = wire::ParseHeaders(*headers, kMaxInboundMessageBytes);
     if (parsed.ok()) {
       event.message.headers = std::move(parsed).value();
       event.message.has_headers = true;
@@ -260,7 +270,7 @@ void ClientCore::HandleReply(std::string_view subject, const std::string_view* h
   message.subject = std::string(subject);
   message.payload = std::string(payload);
   if (headers != nullptr) {
-    auto parsed = wire::ParseHeaders(*headers, options_.limits.max_header_bytes);
+    auto parsed = wire::ParseHeaders(*headers, kMaxInboundMessageBytes);
     if (!parsed.ok()) {
       events_.emplace_back(ReplyEvent{*id, ProtocolError("reply with undecodable headers")});
       return;
@@ -394,6 +404,11 @@ Status ClientCore::Publish(std::string_view subject, std::string_view reply_to,
   if (headers != nullptr) {
     if (!server_info_.headers) {
       return FailedPreconditionError("the server does not support headers");
+    }
+    for (const auto& entry : headers->entries()) {
+      if (!wire::IsValidHeaderKey(entry.first)) {
+        return InvalidArgumentError("invalid header key");
+      }
     }
     scratch_.clear();
     headers->EncodeTo(scratch_);

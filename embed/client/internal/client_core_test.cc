@@ -255,6 +255,36 @@ TEST(ClientCore, EnforcesTheServersMaxPayload) {
   EXPECT_EQ(core.Publish("foo", "", &headers, "").code(), StatusCode::kResourceExhausted);
 }
 
+TEST(ClientCore, AcceptsMessagesLargerThanTheServersMaxPayload) {
+  // max_payload bounds what we publish; a server may deliver more.
+  ClientCore core(TestOptions());
+  Connect(core, kSmallPayloadInfo);
+  ASSERT_TRUE(core.Subscribe("big", "").ok());
+  TakeOutput(core);
+  const std::string payload(100'000, 'x');
+  const std::string headers = "NATS/1.0\r\nK: " + std::string(70'000, 'v') + "\r\n\r\n";
+  core.Feed("MSG big 1 " + std::to_string(payload.size()) + "\r\n" + payload + "\r\n", kStart);
+  core.Feed("HMSG big 1 " + std::to_string(headers.size()) + " " +
+                std::to_string(headers.size() + 1) + "\r\n" + headers + "y\r\n",
+            kStart);
+  const auto events = TakeEvents(core);
+  ASSERT_EQ(events.size(), 2u) << (events.empty() ? "" : events[0].substr(0, 60));
+  EXPECT_EQ(events[0], "msg 1 big [" + payload + "]");
+  EXPECT_THAT(events[1], StartsWith("msg 1 big headers=K:vvv"));
+  EXPECT_TRUE(core.is_connected());
+}
+
+TEST(ClientCore, RejectsPublishesWithAnInvalidHeaderKey) {
+  ClientCore core(TestOptions());
+  Connect(core);
+  for (const char* key : {"A\r\nInjected", "A:B", "A B", ""}) {
+    wire::Headers headers;
+    headers.Add(key, "v");
+    EXPECT_EQ(core.Publish("foo", "", &headers, "").code(), StatusCode::kInvalidArgument) << key;
+  }
+  EXPECT_EQ(TakeOutput(core), "");
+}
+
 TEST(ClientCore, AutoUnsubscribesAfterMaxMessages) {
   ClientCore core(TestOptions());
   Connect(core);

@@ -12,6 +12,8 @@ using Clock = std::chrono::steady_clock;
 
 // Bytes queued for the socket beyond which publishers wait for the writer.
 constexpr std::size_t kMaxQueuedOutputBytes = 8 * 1024 * 1024;
+// Longest Close() spends writing what is queued before it closes the socket.
+constexpr std::chrono::seconds kCloseFlushTimeout{1};
 // Extra wait beyond a core deadline before a blocked caller gives up on its
 // own (the core reports timeouts; this only guards against a lost wake-up).
 constexpr std::chrono::seconds kWaiterGrace{2};
@@ -114,6 +116,8 @@ Status ConnectionEngine::Flush(std::chrono::milliseconds timeout) {
 Status ConnectionEngine::Unsubscribe(SubscriptionState& subscription, std::uint64_t max_messages) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (subscription.is_unsubscribed || subscription.is_finished) {
+    // Still stop the deliveries queued for it: the caller is done with it.
+    if (max_messages == 0) subscription.is_unsubscribed = true;
     return FailedPreconditionError("subscription is no longer valid");
   }
   if (max_messages == 0) subscription.is_unsubscribed = true;
@@ -131,6 +135,10 @@ Status ConnectionEngine::Unsubscribe(SubscriptionState& subscription, std::uint6
 Status ConnectionEngine::DrainSubscription(SubscriptionState& subscription,
                                            std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
+  if (dispatcher_.IsDispatcherThread()) {
+    // Its pending messages wait for this very thread.
+    return FailedPreconditionError("cannot drain a subscription from a handler");
+  }
   {
     std::unique_lock<std::mutex> lock(mutex_);
     if (is_closed_) return FailedPreconditionError("connection is closed");
@@ -226,6 +234,21 @@ void ConnectionEngine::Log(LogLevel level, const std::string& message) {
   }
 }
 
+void ConnectionEngine::LogLocked(LogLevel level, std::string message) {
+  if (options_.logger != nullptr && options_.logger->IsEnabled(level)) {
+    pending_logs_.emplace_back(level, std::move(message));
+  }
+}
+
+void ConnectionEngine::EmitPendingLogs() {
+  std::vector<std::pair<LogLevel, std::string>> logs;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    logs.swap(pending_logs_);
+  }
+  for (const auto& [level, message] : logs) Log(level, message);
+}
+
 void ConnectionEngine::StartConnectAttempt(std::size_t index) {
   if (is_closed_flag_) return;
   const std::uint64_t generation = ++generation_;
@@ -236,12 +259,14 @@ void ConnectionEngine::StartConnectAttempt(std::size_t index) {
   reconnect_policy_.OnAttempt(index, Clock::now());
   Log(LogLevel::kDebug, "connecting to " + servers_[index].ToString());
   connect_timed_out_ = false;
+  is_connect_pending_ = true;
   boost::system::error_code ignored;
   socket_.close(ignored);
   const ServerUrl& server = servers_[index];
   connect_timer_.expires_after(options_.connect_timeout);
   connect_timer_.async_wait([this, generation](const boost::system::error_code& error) {
-    if (error || generation != generation_) return;
+    // A handler queued before the connect completed must not close it.
+    if (error || generation != generation_ || !is_connect_pending_) return;
     connect_timed_out_ = true;
     resolver_.cancel();
     boost::system::error_code ignore;
@@ -271,6 +296,7 @@ void ConnectionEngine::StartConnectAttempt(std::size_t index) {
 
 void ConnectionEngine::ConnectFailed(std::uint64_t generation,
                                      const boost::system::error_code& error) {
+  is_connect_pending_ = false;
   connect_timer_.cancel();
   std::string message = "cannot connect to " + servers_[server_index_].ToString() + ": ";
   Status status = connect_timed_out_ ? TimeoutError(message + "connect timed out")
@@ -279,6 +305,7 @@ void ConnectionEngine::ConnectFailed(std::uint64_t generation,
 }
 
 void ConnectionEngine::TransportConnected(std::uint64_t generation) {
+  is_connect_pending_ = false;
   connect_timer_.cancel();
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
@@ -326,6 +353,11 @@ void ConnectionEngine::StartWriteLocked() {
   const std::uint64_t generation = generation_;
   asio::async_write(socket_, asio::buffer(write_buffer_),
                     [this, generation](const boost::system::error_code& error, std::size_t) {
+                      if (is_closed_flag_ && closing_write_in_flight_ &&
+                          generation == closing_write_generation_) {
+                        ClosingWriteDone(error);
+                        return;
+                      }
                       if (generation != generation_) return;
                       if (error) {
                         HandleDisconnect(generation,
@@ -378,6 +410,7 @@ void ConnectionEngine::AfterCoreActivity() {
     StartWriteLocked();
     ArmTimerLocked();
   }
+  EmitPendingLogs();
   if (disconnected) {
     HandleDisconnect(generation_, std::move(disconnected->reason), disconnected->after);
   }
@@ -425,7 +458,7 @@ void ConnectionEngine::HandleEventLocked(ClientEvent& event) {
   } else if (auto* connected = std::get_if<ConnectedEvent>(&event)) {
     reconnect_policy_.OnConnected();
     if (state_ != ConnectionState::kDraining) SetStateLocked(ConnectionState::kConnected);
-    Log(LogLevel::kInfo, "connected to " + servers_[server_index_].ToString());
+    LogLocked(LogLevel::kInfo, "connected to " + servers_[server_index_].ToString());
     if (!initial_result_) {
       initial_result_ = Status::Ok();
       state_changed_.notify_all();
@@ -467,6 +500,7 @@ void ConnectionEngine::HandleDisconnect(std::uint64_t generation, Status reason,
     if (was_connected) EmitEventLocked(ConnectionEvent::kDisconnected);
     ArmTimerLocked();
   }
+  EmitPendingLogs();
   Log(LogLevel::kInfo, "disconnected: " + reason.ToString());
   if (is_initial) {
     // First connect: try every server once, then report the last failure.
@@ -505,11 +539,16 @@ void ConnectionEngine::CloseFromIo(const Status& reason) {
   if (is_closed_flag_) return;
   is_closed_flag_ = true;
   ++generation_;
-  std::string last_bytes;
+  bool flushes = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (transport_up_ && !write_in_flight_ && core_.output_bytes() <= kReadBufferBytes) {
-      core_.TakeOutput(last_bytes);
+    if (transport_up_) {
+      // Everything queued goes out after the write in flight, if any, within
+      // kCloseFlushTimeout.
+      core_.TakeOutput(close_bytes_);
+      flushes = write_in_flight_ || !close_bytes_.empty();
+      closing_write_in_flight_ = write_in_flight_;
+      closing_write_generation_ = generation_ - 1;
     }
     core_.Close();
     core_.TakeEvents(events_);
@@ -543,8 +582,41 @@ void ConnectionEngine::CloseFromIo(const Status& reason) {
     SetStateLocked(ConnectionState::kClosed);
     output_space_.notify_all();
   }
+  EmitPendingLogs();
+  resolver_.cancel();
+  core_timer_.cancel();
+  reconnect_timer_.cancel();
+  if (!flushes) {
+    FinishClose();
+    return;
+  }
+  // Never block on a socket the server does not read: bounded by a timer.
+  connect_timer_.expires_after(kCloseFlushTimeout);
+  connect_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (error) return;
+    FinishClose();
+  });
+  if (!closing_write_in_flight_) WriteCloseBytes();
+}
+
+void ConnectionEngine::ClosingWriteDone(const boost::system::error_code& error) {
+  closing_write_in_flight_ = false;
+  if (error || close_bytes_.empty()) {
+    FinishClose();
+    return;
+  }
+  WriteCloseBytes();
+}
+
+void ConnectionEngine::WriteCloseBytes() {
+  asio::async_write(socket_, asio::buffer(close_bytes_),
+                    [this](const boost::system::error_code&, std::size_t) { FinishClose(); });
+}
+
+void ConnectionEngine::FinishClose() {
+  if (is_close_finished_) return;
+  is_close_finished_ = true;
   boost::system::error_code ignored;
-  if (!last_bytes.empty()) asio::write(socket_, asio::buffer(last_bytes), ignored);
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   resolver_.cancel();

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "embed/base/logger.h"
@@ -113,7 +114,12 @@ class ConnectionEngine : public std::enable_shared_from_this<ConnectionEngine> {
 
   void EmitEventLocked(ConnectionEvent event);
 
+  // Calls the user's logger; never with mutex_ held.
   void Log(LogLevel level, const std::string& message);
+  // With mutex_ held: queues a line for EmitPendingLogs().
+  void LogLocked(LogLevel level, std::string message);
+  // Without mutex_: logs the queued lines.
+  void EmitPendingLogs();
 
   // ---- I/O thread only. ----
 
@@ -140,8 +146,14 @@ class ConnectionEngine : public std::enable_shared_from_this<ConnectionEngine> {
 
   void ScheduleReconnect();
 
-  // Closes for good. Writes what is queued if that cannot block.
+  // Closes for good: writes what is queued (after the write in flight) for
+  // at most kCloseFlushTimeout, then FinishClose().
   void CloseFromIo(const Status& reason);
+  // The write in flight when CloseFromIo() ran has completed.
+  void ClosingWriteDone(const boost::system::error_code& error);
+  void WriteCloseBytes();
+  // Closes the socket and stops the I/O thread. Idempotent.
+  void FinishClose();
 
   const ConnectionOptions options_;
   const std::vector<ServerUrl> servers_;
@@ -174,17 +186,25 @@ class ConnectionEngine : public std::enable_shared_from_this<ConnectionEngine> {
   std::unordered_map<std::uint64_t, std::shared_ptr<FlushSlot>> flushes_;
   std::vector<Dispatcher::Item> items_;
   std::vector<ClientEvent> events_;
+  std::vector<std::pair<LogLevel, std::string>> pending_logs_;
 
   // I/O thread only.
   std::uint64_t generation_ = 0;
   bool is_closed_flag_ = false;
   bool connect_timed_out_ = false;
+  // Between the start of a connect attempt and its outcome.
+  bool is_connect_pending_ = false;
   Status last_error_;
   ReconnectPolicy reconnect_policy_;
   std::mt19937_64 rng_;
   static constexpr std::size_t kReadBufferBytes = 64 * 1024;
   std::array<char, kReadBufferBytes> read_buffer_{};
   std::string write_buffer_;
+  // Close: the bytes left to write, and the write in flight then.
+  std::string close_bytes_;
+  bool closing_write_in_flight_ = false;
+  std::uint64_t closing_write_generation_ = 0;
+  bool is_close_finished_ = false;
 
   std::mutex close_mutex_;
   bool close_started_ = false;

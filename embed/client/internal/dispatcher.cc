@@ -75,14 +75,13 @@ void Dispatcher::Run(const std::shared_ptr<State>& state) {
   while (true) {
     state->work_ready.wait(lock, [&] { return state->is_stopping || !state->queue.empty(); });
     if (state->queue.empty()) break;  // stopping and nothing left
-    const bool is_stopping = state->is_stopping;
     batch.swap(state->queue);
     state->is_running_item = true;
     lock.unlock();
     for (Item& item : batch) {
       if (item.subscription) {
         // Shutdown drops messages; Unsubscribe() drops that subscription's.
-        if (is_stopping || item.subscription->is_unsubscribed.load()) continue;
+        if (state->is_stopping_flag.load() || item.subscription->is_unsubscribed.load()) continue;
       }
       // User code may throw; we do not let that end the dispatcher.
       try {
@@ -109,6 +108,7 @@ void Dispatcher::Run(const std::shared_ptr<State>& state) {
     lock.lock();
     state->progress.notify_all();
   }
+  state->has_exited = true;
   state->progress.notify_all();
 }
 
@@ -141,6 +141,7 @@ void Dispatcher::Shutdown() {
     {
       std::lock_guard<std::mutex> lock(state_->mutex);
       state_->is_stopping = true;
+      state_->is_stopping_flag = true;
     }
     state_->work_ready.notify_all();
     if (IsDispatcherThread()) {
@@ -149,6 +150,10 @@ void Dispatcher::Shutdown() {
       thread_.join();
     }
   });
+  if (IsDispatcherThread()) return;
+  // The thread may have been detached by an earlier call from a handler.
+  std::unique_lock<std::mutex> lock(state_->mutex);
+  state_->progress.wait(lock, [&] { return state_->has_exited; });
 }
 
 bool Dispatcher::is_shutting_down() const {

@@ -70,8 +70,11 @@ class Dispatcher {
   std::size_t PendingMessages(const SubscriptionState& subscription) const;
   std::size_t PendingBytes(const SubscriptionState& subscription) const;
 
-  // Runs the queued tasks, drops queued messages, stops the thread and joins
-  // it (detaches when called from the dispatcher thread). Idempotent.
+  // Runs the queued tasks, drops queued messages (checked before each one, so
+  // no handler starts after Shutdown() returns), stops the thread and joins
+  // it. Called from the dispatcher thread it detaches the thread and returns;
+  // a later call from another thread then waits until that thread has
+  // stopped. Idempotent.
   void Shutdown();
   bool IsDispatcherThread() const;
   // True once Shutdown() began.
@@ -87,6 +90,10 @@ class Dispatcher {
     std::vector<Item> queue;
     bool is_running_item = false;
     bool is_stopping = false;
+    // Read by the thread before each item, without the lock.
+    std::atomic<bool> is_stopping_flag{false};
+    // Set when Run() returns; signalled on `progress`.
+    bool has_exited = false;
     std::function<void(const Status&)> on_error;
   };
   static void Run(const std::shared_ptr<State>& state);

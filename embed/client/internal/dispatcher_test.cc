@@ -1,5 +1,6 @@
 #include "embed/client/internal/dispatcher.h"
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -150,6 +151,64 @@ TEST(Dispatcher, RunsQueuedTasksButNotMessagesOnShutdown) {
   releaser.join();
   EXPECT_TRUE(task_ran);
   EXPECT_EQ(handled, 1);
+}
+
+TEST(Dispatcher, RunsNoHandlerOfTheBacklogAfterShutdownReturns) {
+  // Regression: the stop flag was read once per batch, so a batch of 1000
+  // messages taken before Shutdown() all ran after it.
+  Dispatcher dispatcher(nullptr);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> entered;
+  std::atomic<int> handled{0};
+  std::atomic<bool> shutdown_returned{false};
+  std::atomic<int> after_shutdown{0};
+  auto state = MakeSubscription(2000, 1 << 20, [&](const Message&) {
+    if (shutdown_returned.load()) after_shutdown.fetch_add(1);
+    if (handled.fetch_add(1) == 0) {
+      entered.set_value();
+      released.wait();
+    }
+  });
+  auto items = Messages(state, 1001);  // one batch: the blocker and 1000 more
+  dispatcher.Push(items);
+  ASSERT_EQ(entered.get_future().wait_for(5s), std::future_status::ready);
+  std::thread releaser([&] {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!dispatcher.is_shutting_down() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    release.set_value();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  dispatcher.Shutdown();
+  shutdown_returned = true;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  releaser.join();
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(handled.load(), 1);
+  EXPECT_EQ(after_shutdown.load(), 0);
+}
+
+TEST(Dispatcher, ShutdownWaitsForAThreadDetachedByAHandler) {
+  // Regression: after a handler's Shutdown() detached the thread, a later
+  // Shutdown() from another thread returned while the thread still ran.
+  Dispatcher dispatcher(nullptr);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> detached;
+  std::atomic<bool> handler_done{false};
+  dispatcher.Post([&] {
+    dispatcher.Shutdown();  // on the dispatcher thread: detaches
+    detached.set_value();
+    released.wait();
+    std::this_thread::sleep_for(100ms);
+    handler_done = true;
+  });
+  ASSERT_EQ(detached.get_future().wait_for(5s), std::future_status::ready);
+  release.set_value();
+  dispatcher.Shutdown();
+  EXPECT_TRUE(handler_done.load());
 }
 
 TEST(Dispatcher, SurvivesAThrowingHandler) {
