@@ -1,13 +1,15 @@
 # Our client (embed::client) against nats-server, and against our broker when
 # it is part of the build. One binary, label interop:
 #  - the interop cases of client_vs_nats_server_test.cc, over every server kind;
-#  - with the broker, the client's whole driver suite (embed/client/connection_test.cc)
+#  - with the broker, the client's whole driver suite (embed/client/connection_test.cc and
+#    connection_shutdown_test.cc)
 #    instantiated against the broker (embed_client_test runs it against nats-server).
 if(TARGET embed::client AND TARGET embed_client_testing)
   if(TARGET embed::broker)
     embed_test(embed_client_interop_test
       SOURCES ${CMAKE_CURRENT_LIST_DIR}/client_vs_nats_server_test.cc
               ${PROJECT_SOURCE_DIR}/embed/client/connection_test.cc
+              ${PROJECT_SOURCE_DIR}/embed/client/connection_shutdown_test.cc
       DEPS embed::client embed_client_testing embed::broker
       LABELS interop)
     target_compile_definitions(embed_client_interop_test PRIVATE

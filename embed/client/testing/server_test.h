@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -58,5 +59,21 @@ class ServerTest : public ::testing::TestWithParam<TestServerKind> {
  private:
   std::string client_name_;
 };
+
+// The server kinds a test binary runs its suites against: nats-server, or
+// with EMBED_CLIENT_TEST_EXTRA_SERVER_KINDS (tests/interop) the kinds that
+// binary adds, such as the embed broker.
+inline std::vector<TestServerKind> ServerKindsUnderTest() {
+#ifdef EMBED_CLIENT_TEST_EXTRA_SERVER_KINDS
+  return ExtraServerKinds();
+#else
+  return {NatsServerKind()};
+#endif
+}
+
+// Names each instantiation after its server kind.
+inline std::string ServerKindName(const ::testing::TestParamInfo<TestServerKind>& info) {
+  return info.param.name;
+}
 
 }  // namespace embed::client::testing
