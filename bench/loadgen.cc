@@ -37,6 +37,8 @@
 
 #include <nats/nats.h>
 
+#include "bench/loadgen_flags.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -48,21 +50,15 @@ constexpr auto kPollInterval = std::chrono::microseconds(100);
 constexpr std::int64_t kRequestTimeoutMs = 5000;
 constexpr int kLatencyWarmupRequests = 100;
 
-struct Options {
-  std::string url;
-  std::string scenario;
-  std::int64_t messages = 100'000;
-  int size_bytes = 16;
+// CommonOptions (loadgen_flags.h), and the flags of the scenarios only this program has.
+struct Options : embed::bench::CommonOptions {
   int subscribers = 1;
   int in_flight = 64;
-  int connections = 10'000;
-  std::int64_t window_bytes = 8 * 1024 * 1024;
 };
 
-[[noreturn]] void Die(std::string_view message) {
-  std::fprintf(stderr, "embed_loadgen: %.*s\n", static_cast<int>(message.size()), message.data());
-  std::exit(1);
-}
+constexpr std::string_view kProgram = "embed_loadgen";
+
+[[noreturn]] void Die(std::string_view message) { embed::bench::Die(kProgram, message); }
 
 void CheckNats(natsStatus status, std::string_view what) {
   if (status != NATS_OK) {
@@ -392,51 +388,21 @@ void PrintUsage() {
 
 Options ParseOptions(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      PrintUsage();
-      std::exit(0);
-    }
-    if (i + 1 >= argc) {
-      PrintUsage();
-      Die("missing value for " + std::string(flag));
-    }
-    std::string value = argv[++i];
-    auto number = [&] {
-      char* end = nullptr;
-      long long parsed = std::strtoll(value.c_str(), &end, 10);
-      if (end == value.c_str() || *end != '\0' || parsed < 0) {
-        Die("bad number for " + std::string(flag) + ": " + value);
-      }
-      return static_cast<std::int64_t>(parsed);
+  auto own_flag = [&](std::string_view flag, const std::string& value) {
+    auto at_least_one = [&] {
+      return static_cast<int>(
+          std::max<std::int64_t>(1, embed::bench::ParseCount(kProgram, flag, value)));
     };
-    if (flag == "--url") {
-      options.url = value;
-    } else if (flag == "--scenario") {
-      options.scenario = value;
-    } else if (flag == "--messages") {
-      options.messages = number();
-    } else if (flag == "--size") {
-      options.size_bytes = static_cast<int>(number());
-    } else if (flag == "--subscribers") {
-      options.subscribers = static_cast<int>(std::max<std::int64_t>(1, number()));
+    if (flag == "--subscribers") {
+      options.subscribers = at_least_one();
     } else if (flag == "--in-flight") {
-      options.in_flight = static_cast<int>(std::max<std::int64_t>(1, number()));
-    } else if (flag == "--connections") {
-      options.connections = static_cast<int>(number());
-    } else if (flag == "--window-bytes") {
-      options.window_bytes = number();
+      options.in_flight = at_least_one();
     } else {
-      PrintUsage();
-      Die("unknown flag " + std::string(flag));
+      return false;
     }
-  }
-  if (options.url.empty() || options.scenario.empty()) {
-    PrintUsage();
-    Die("--url and --scenario are required");
-  }
-  if (options.messages < 1) Die("--messages must be at least 1");
+    return true;
+  };
+  embed::bench::ParseOptions(kProgram, argc, argv, PrintUsage, options, own_flag);
   return options;
 }
 

@@ -8,6 +8,11 @@ median of each metric and the ratio ours / nats-server against the targets of th
     bench/run.py --loadgen build/bench/bench/embed_loadgen \\
                  --embed build/bench/tools/embed/embed [--runs 5]
     bench/run.py --smoke ...      # each scenario once with tiny counts (the ctest case)
+    bench/run.py --suite ws --ws-loadgen build/bench/bench/embed_ws_loadgen --embed ...
+
+Suites: "tcp" (libnats on the NATS port), "ws" (embed_ws_loadgen on the WebSocket port:
+1→1 pub/sub and memory per idle WebSocket connection; both servers without compression) and
+"all" (the default: tcp, plus ws when --ws-loadgen is given).
 
 Without --embed, a second nats-server stands in for ours, which checks the harness (ratios
 near 1.0 show its noise). Exits non-zero when a server or the load generator fails.
@@ -34,7 +39,8 @@ LOWER_IS_BETTER = "lower"
 class Metric:
     """One row of the table: how to read it and what the issue asks of the ratio."""
 
-    def __init__(self, key, label, unit, better, target_ratio):
+    def __init__(self, key, label, unit, better, target_ratio, suite="tcp"):
+        self.suite = suite
         self.key = key
         self.label = label
         self.unit = unit
@@ -64,6 +70,12 @@ METRICS = [
     Metric("cpu_fanout_8", "broker CPU per delivered msg, 1→8", "ns", LOWER_IS_BETTER, 1.0),
     Metric("rss_idle", "broker RSS idle", "KiB", LOWER_IS_BETTER, 0.5),
     Metric("rss_per_connection", "broker RSS per idle connection", "bytes", LOWER_IS_BETTER, 0.5),
+    Metric("ws_pubsub_16", "WebSocket 1→1 pub/sub, 16 B", "msgs/s", HIGHER_IS_BETTER, 1.0, "ws"),
+    Metric("ws_pubsub_1k", "WebSocket 1→1 pub/sub, 1 KiB", "msgs/s", HIGHER_IS_BETTER, 1.0, "ws"),
+    Metric("ws_pubsub_1k_window_1m", "WebSocket 1→1 pub/sub, 1 KiB, 1 MiB window", "msgs/s",
+           HIGHER_IS_BETTER, 1.0, "ws"),
+    Metric("ws_rss_per_connection", "broker RSS per idle WebSocket connection", "bytes",
+           LOWER_IS_BETTER, 0.5, "ws"),
 ]
 
 # Loads per scenario: (full run, smoke run).
@@ -75,6 +87,9 @@ COUNTS = {
     "latency": (10_000, 200),
     "requests": (200_000, 2_000),
     "connections": (10_000, 200),
+    "ws_pubsub_16": (1_000_000, 5_000),
+    "ws_pubsub_1k": (200_000, 1_000),
+    "ws_connections": (10_000, 200),
 }
 
 
@@ -100,12 +115,17 @@ class Bench:
         self.args = args
         self.smoke = args.smoke
         self.errors = []
+        self.suites = []
+        if args.suite in ("all", "tcp"):
+            self.suites.append("tcp")
+        if args.suite == "ws" or (args.suite == "all" and args.ws_loadgen):
+            self.suites.append("ws")
 
     def count(self, name):
         return COUNTS[name][1 if self.smoke else 0]
 
-    def loadgen(self, url, scenario, **flags):
-        command = [self.args.loadgen, "--url", url, "--scenario", scenario]
+    def loadgen(self, url, scenario, binary=None, **flags):
+        command = [binary or self.args.loadgen, "--url", url, "--scenario", scenario]
         for flag, value in flags.items():
             command += ["--" + flag.replace("_", "-"), str(value)]
         completed = subprocess.run(command, capture_output=True, text=True, check=False,
@@ -115,7 +135,54 @@ class Bench:
         return json.loads(completed.stdout.strip().splitlines()[-1])
 
     def measure_server(self, kind, binary, extra_args):
-        """Starts one server, runs every scenario against it, returns {metric key: value}."""
+        """Runs every scenario of the chosen suites, each suite against a fresh server."""
+        results = {}
+        if "tcp" in self.suites:
+            results.update(self.measure_tcp_server(kind, binary, extra_args))
+        if "ws" in self.suites:
+            results.update(self.measure_ws_server(kind, binary, extra_args))
+        return results
+
+    def measure_ws_server(self, kind, binary, extra_args):
+        """Starts one server with a WebSocket listener (no TLS, no compression) and runs the
+        WebSocket scenarios with embed_ws_loadgen."""
+        if kind == "embed":
+            extra_args = [*extra_args, "--ws-no-compression"]
+        server = start_server(kind, binary, extra_args, quiet=True, websocket=True)
+        results = {}
+        try:
+            url = server.ws_url
+            ws = self.args.ws_loadgen
+            results["ws_pubsub_16"] = self.loadgen(url, "pubsub", binary=ws,
+                                                   messages=self.count("ws_pubsub_16"),
+                                                   size=16)["rate"]
+            results["ws_pubsub_1k"] = self.loadgen(url, "pubsub", binary=ws,
+                                                   messages=self.count("ws_pubsub_1k"),
+                                                   size=1024)["rate"]
+            # The same with the publisher at most 1 MiB ahead (a client that flushes and
+            # waits sooner): servers buffer less per subscriber.
+            results["ws_pubsub_1k_window_1m"] = self.loadgen(
+                url, "pubsub", binary=ws, messages=self.count("ws_pubsub_1k"), size=1024,
+                window_bytes=1024 * 1024)["rate"]
+            connections = self.count("ws_connections")
+            # The pub/sub runs grew the heap; measure the connections from a fresh server.
+            server.stop()
+            server = start_server(kind, binary, extra_args, quiet=True, websocket=True)
+            url, pid = server.ws_url, server.pid
+            time.sleep(0.2 if self.smoke else 1.0)
+            rss_idle = read_rss_kib(pid)
+            rss_loaded = self.measure_idle_connections(url, pid, connections, binary=ws)
+            results["ws_rss_connections"] = rss_loaded
+            results["ws_rss_per_connection"] = (rss_loaded - rss_idle) * 1024 / connections
+            if server.process.poll() is not None:
+                raise RuntimeError(f"{kind} died (status {server.process.returncode})")
+        finally:
+            if not server.stop():
+                self.errors.append(f"{kind} (websocket) did not stop cleanly")
+        return results
+
+    def measure_tcp_server(self, kind, binary, extra_args):
+        """Starts one server, runs every TCP scenario against it, returns {metric key: value}."""
         server = start_server(kind, binary, extra_args, quiet=True)
         results = {}
         try:
@@ -156,10 +223,10 @@ class Bench:
                 self.errors.append(f"{kind} did not stop cleanly")
         return results
 
-    def measure_idle_connections(self, url, pid, connections):
+    def measure_idle_connections(self, url, pid, connections, binary=None):
         """Opens `connections` idle clients, returns the server's RSS while they are open."""
         holder = subprocess.Popen(
-            [self.args.loadgen, "--url", url, "--scenario", "idle-connections",
+            [binary or self.args.loadgen, "--url", url, "--scenario", "idle-connections",
              "--connections", str(connections)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
@@ -173,7 +240,8 @@ class Bench:
             if holder.poll() is None:
                 holder.stdin.write("\n")
                 holder.stdin.close()
-            holder.wait(timeout=60)
+            if holder.wait(timeout=60) != 0:
+                raise RuntimeError(f"idle-connections on {url} failed (status {holder.returncode})")
 
     def run(self):
         servers = [("nats-server", "nats-server", self.args.nats_server,
@@ -217,6 +285,8 @@ class Bench:
             return statistics.median(values) if values else None
 
         for metric in METRICS:
+            if metric.suite not in self.suites:
+                continue
             peer = median("nats-server", metric.key)
             ours = median("ours", metric.key)
             ratio = ours / peer if peer and ours is not None else None
@@ -224,11 +294,17 @@ class Bench:
             print(f"| {metric.label} | {metric.unit} | {format_number(peer)} | "
                   f"{format_number(ours)} | {format_number(ratio, ratio=True)} | "
                   f"{metric.target_text()} | {met} |")
-        peer = median("nats-server", "rss_connections")
-        ours = median("ours", "rss_connections")
-        print(f"| broker RSS with {self.count('connections')} idle connections | KiB | "
-              f"{format_number(peer)} | {format_number(ours)} | "
-              f"{format_number(ours / peer if peer and ours else None, ratio=True)} | | |")
+        extra_rows = [("tcp", "rss_connections", f"{self.count('connections')} idle connections"),
+                      ("ws", "ws_rss_connections",
+                       f"{self.count('ws_connections')} idle WebSocket connections")]
+        for suite, key, what in extra_rows:
+            if suite not in self.suites:
+                continue
+            peer = median("nats-server", key)
+            ours = median("ours", key)
+            print(f"| broker RSS with {what} | KiB | "
+                  f"{format_number(peer)} | {format_number(ours)} | "
+                  f"{format_number(ours / peer if peer and ours else None, ratio=True)} | | |")
 
 
 def format_number(value, ratio=False):
@@ -244,10 +320,13 @@ def format_number(value, ratio=False):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--loadgen", required=True, help="the embed_loadgen executable")
+    parser.add_argument("--loadgen", help="the embed_loadgen executable (tcp suite)")
     parser.add_argument("--nats-server", help="the nats-server executable "
                         "(default: from PATH, else Debian's /usr/sbin/nats-server)")
     parser.add_argument("--embed", help="the embed executable (runs `embed serve`)")
+    parser.add_argument("--ws-loadgen", help="the embed_ws_loadgen executable (ws suite)")
+    parser.add_argument("--suite", choices=["all", "tcp", "ws"], default="all",
+                        help="tcp, ws, or all (default: tcp, plus ws with --ws-loadgen)")
     parser.add_argument("--runs", type=int, default=5, help="runs per server (default 5)")
     parser.add_argument("--smoke", action="store_true",
                         help="each scenario once with tiny counts (seconds in total)")
@@ -257,13 +336,17 @@ def main():
                         help="extra argument for nats-server (repeatable)")
     args = parser.parse_args()
     args.nats_server = args.nats_server or shutil.which("nats-server") or "/usr/sbin/nats-server"
+    if args.suite in ("all", "tcp") and not args.loadgen:
+        parser.error("--loadgen is required for the tcp suite")
+    if args.suite == "ws" and not args.ws_loadgen:
+        parser.error("--ws-loadgen is required for the ws suite")
 
     # Idle connections need a descriptor each, in the server and in the load generator; both
     # inherit this limit.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    needed = COUNTS["connections"][1 if args.smoke else 0] + 256
+    needed = max(COUNTS["connections"], COUNTS["ws_connections"])[1 if args.smoke else 0] + 256
     if hard != resource.RLIM_INFINITY and hard < needed:
         parser.error(f"RLIMIT_NOFILE hard limit {hard} is below the {needed} descriptors needed")
     return Bench(args).run()

@@ -27,7 +27,7 @@ ALLOWED = {
     "testing": None,  # test-only
 }
 # The portable core of the client must not reach the native transport.
-PORTABLE_DIRS = {"embed/client/internal": {"base", "wire", "subject"}}
+PORTABLE_DIRS = {"embed/client/internal/client_core": {"base", "wire", "subject"}}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"embed/([a-z_]+)/([^"]+)"', re.M)
 
@@ -47,7 +47,9 @@ def main(root: pathlib.Path) -> int:
             if target == component:
                 continue
             allowed = ALLOWED.get(component, set())
-            is_test = path.name.endswith(("_test.cc", "_fuzz.cc"))
+            # Tests, fuzzers, and test-only helpers beside them (*_test_*.h).
+            is_test = path.name.endswith(("_test.cc", "_fuzz.cc")) or (
+                "_test_" in path.name and path.suffix == ".h")
             if allowed is not None and target not in allowed and not (is_test and target == "testing"):
                 problems.append(f"{rel}: {component} may not include embed/{target}/{header}")
             for prefix, portable in PORTABLE_DIRS.items():

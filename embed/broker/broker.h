@@ -1,5 +1,6 @@
 #pragma once
-// An embeddable NATS-protocol broker: a TCP listener, a pool of I/O threads,
+// An embeddable NATS-protocol broker: TCP (optionally TLS), WebSocket and
+// in-process listeners, a pool of I/O threads,
 // sessions and routing. Start() returns once the listener is bound; Stop()
 // closes every connection and joins the threads. Several brokers can run in
 // one process. All public methods are thread-safe.
@@ -42,8 +43,14 @@ class Broker {
 
   // The bound port (the real one when options.port was 0).
   virtual std::uint16_t port() const = 0;
-  // "nats://<host>:<port>".
+  // "nats://<host>:<port>" ("tls://..." with TLS).
   virtual std::string url() const = 0;
+  // The WebSocket port (0 when WebSocket is off).
+  virtual std::uint16_t ws_port() const = 0;
+  // "ws://<host>:<port>" ("wss://..." with TLS); empty when WebSocket is off.
+  virtual std::string ws_url() const = 0;
+  // "inproc://<name>": a client in this process connects without a socket.
+  virtual std::string in_process_url() const = 0;
   virtual BrokerStats stats() const = 0;
 
   // Stops accepting, closes every connection, joins the I/O threads.

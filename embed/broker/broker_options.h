@@ -21,6 +21,35 @@ struct UserPassword {
   std::string password;
 };
 
+// TLS for the NATS port and (unless WebSocketOptions::no_tls) the WebSocket
+// port. On when cert_file is set. The NATS port works the way nats-server's
+// does: INFO (with tls_required) in clear, then the TLS handshake.
+struct TlsOptions {
+  std::string cert_file;  // PEM certificate chain
+  std::string key_file;   // PEM private key
+  std::string ca_file;    // PEM CAs that client certificates must chain to
+  // Require and verify a client certificate (mTLS); needs ca_file.
+  bool verify_clients = false;
+  // A client that has not finished the handshake by then is dropped.
+  std::chrono::milliseconds handshake_timeout{2'000};
+
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// The WebSocket listener (nats-wire.md §7): same protocol, limits and auth
+// as the NATS port, for browsers and other WebSocket-only clients.
+struct WebSocketOptions {
+  bool enabled = false;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0 = ephemeral; Broker::ws_port() reports it
+  // permessage-deflate when the client offers it.
+  bool compression = true;
+  // Plain ws:// even when BrokerOptions::tls is set.
+  bool no_tls = false;
+  // Time for the HTTP upgrade (and the TLS handshake before it, for wss).
+  std::chrono::milliseconds handshake_timeout{2'000};
+};
+
 struct BrokerOptions {
   // Listen address. Port 0 binds an ephemeral port; Broker::port() reports it.
   std::string host = "127.0.0.1";
@@ -50,6 +79,13 @@ struct BrokerOptions {
   // Authentication: a token, or users with passwords (not both). Empty = none.
   std::string auth_token;
   std::vector<UserPassword> users;
+
+  TlsOptions tls;
+  WebSocketOptions websocket;
+  // In-process clients reach the broker at "inproc://<in_process_name>"
+  // without a socket (Broker::in_process_url()). Empty = a unique name.
+  // Start() fails with kAlreadyExists when another broker has the name.
+  std::string in_process_name;
 
   // Where the broker logs; nullptr = nowhere. Must outlive the Broker.
   Logger* logger = nullptr;

@@ -34,14 +34,20 @@ class ClientSession final : public internal::SessionBase,
                             private SessionHost,
                             public std::enable_shared_from_this<ClientSession<Stream>> {
  public:
-  // Builds a session for an accepted stream. Call Start() on the worker's thread.
-  ClientSession(Stream stream, internal::IoWorker& worker, std::uint64_t client_id)
+  // Builds a session for an accepted stream; `config` (the INFO and limits
+  // of its listener) must outlive it. Call Start() on the worker's thread.
+  ClientSession(Stream stream, internal::IoWorker& worker, const SessionConfig& config,
+                std::uint64_t client_id)
       : SessionBase(worker.shared().max_pending_bytes),
         stream_(std::move(stream)),
         worker_(worker),
         shared_(worker.shared()),
         client_id_(client_id),
-        core_(shared_.config, *this, client_id, stream_.remote_address(), shared_.clock->Now()) {}
+        core_(config, *this, client_id, stream_.remote_address(), shared_.clock->Now()) {}
+
+  // A stream whose security handshake (TLS after the clear INFO) is still to
+  // come must finish it by `deadline` or is dropped.
+  void SetHandshakeDeadline(SteadyTime deadline) { handshake_deadline_ = deadline; }
 
   // Sends INFO (or rejects when `is_over_connection_limit`) and starts reading.
   void Start(bool is_over_connection_limit) {
@@ -70,6 +76,13 @@ class ClientSession final : public internal::SessionBase,
   }
 
   void OnTick(SteadyTime now) override {
+    if (handshake_deadline_ && state_ == State::kOpen) {
+      if (IsHandshakeDone()) {
+        handshake_deadline_.reset();
+      } else if (now > *handshake_deadline_) {
+        return CloseNow(CloseReason::kTlsHandshakeError);
+      }
+    }
     if (state_ == State::kOpen) {
       core_.OnTick(now);
       if (core_.is_closing()) return BeginClose(core_.close_reason());
@@ -96,6 +109,14 @@ class ClientSession final : public internal::SessionBase,
   static constexpr std::size_t kMaxWriteBytes = 256 * 1024;
   // How often a stalled publisher checks whether its receiver drained.
   static constexpr std::chrono::milliseconds kStallPoll{1};
+
+  bool IsHandshakeDone() {
+    if constexpr (requires { stream_.codec().handshake_done(); }) {
+      return stream_.codec().handshake_done();
+    } else {
+      return true;
+    }
+  }
 
   // SessionHost.
   void Send(ByteView bytes) override { Queue(AppendBytes(bytes)); }
@@ -179,7 +200,16 @@ class ClientSession final : public internal::SessionBase,
     // The peer closed its side: flush what it is owed first (nats-server
     // does for "Client Closed"); a real read error drops the output.
     if (error == boost::asio::error::eof) return BeginClose(CloseReason::kClientClosed);
-    if (error) return CloseNow(CloseReason::kClientClosed);
+    if (error) {
+      // Transport layers report their own failures here (a TLS alert, a
+      // WebSocket framing error; they already queued what the peer is owed).
+      if (shared_.logger != nullptr && shared_.logger->IsEnabled(LogLevel::kDebug)) {
+        shared_.logger->Log(LogLevel::kDebug, "client " + std::to_string(client_id_) +
+                                                  " read failed: " + error.message());
+      }
+      return CloseNow(IsHandshakeDone() ? CloseReason::kClientClosed
+                                        : CloseReason::kTlsHandshakeError);
+    }
     if (stall_on_) return Stall(now);
     WaitReadable();
   }
@@ -324,6 +354,10 @@ class ClientSession final : public internal::SessionBase,
       shared_.logger->Log(LogLevel::kDebug, "client " + std::to_string(client_id_) +
                                                 " closed: " + std::string(CloseReasonName(reason)));
     }
+    if constexpr (requires { stream_.SetCloseStatus(1000, std::string()); }) {
+      // WebSocket: the CLOSE frame says why (nats-wire.md §7.6).
+      stream_.SetCloseStatus(WebSocketCloseCode(reason), std::string(CloseReasonName(reason)));
+    }
     stream_.Close();
     worker_.Release(client_id_);
   }
@@ -341,6 +375,7 @@ class ClientSession final : public internal::SessionBase,
   // Created on first use: most connections never publish into congestion.
   std::shared_ptr<Outbox> stall_on_;
   SteadyTime stall_started_{};
+  std::optional<SteadyTime> handshake_deadline_;
   std::optional<boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                                   boost::asio::wait_traits<std::chrono::steady_clock>,
                                                   typename Stream::executor_type>>

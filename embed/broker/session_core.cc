@@ -53,6 +53,27 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+int WebSocketCloseCode(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::kNone:
+    case CloseReason::kClientClosed: return 1000;
+    case CloseReason::kAuthenticationFailure:
+    case CloseReason::kAuthenticationTimeout:
+    case CloseReason::kMaxConnectionsExceeded:
+    case CloseReason::kMaxControlLineExceeded:
+    case CloseReason::kSlowConsumerPendingBytes:
+    case CloseReason::kSlowConsumerWriteDeadline: return 1008;
+    case CloseReason::kProtocolViolation:
+    case CloseReason::kParseError: return 1002;
+    case CloseReason::kMaxPayloadExceeded: return 1009;
+    case CloseReason::kStaleConnection:
+    case CloseReason::kWriteError:
+    case CloseReason::kServerShutdown: return 1001;
+    case CloseReason::kTlsHandshakeError: return 1015;
+  }
+  return 1011;
+}
+
 std::string_view CloseReasonName(CloseReason reason) {
   switch (reason) {
     case CloseReason::kNone: return "";
@@ -69,6 +90,7 @@ std::string_view CloseReasonName(CloseReason reason) {
     case CloseReason::kSlowConsumerWriteDeadline: return "Slow Consumer (Write Deadline)";
     case CloseReason::kWriteError: return "Write Error";
     case CloseReason::kServerShutdown: return "Server Shutdown";
+    case CloseReason::kTlsHandshakeError: return "TLS Handshake Error";
   }
   return "";
 }

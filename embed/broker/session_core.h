@@ -68,9 +68,16 @@ enum class CloseReason {
   kSlowConsumerWriteDeadline,
   kWriteError,
   kServerShutdown,
+  kTlsHandshakeError,
 };
 
 std::string_view CloseReasonName(CloseReason reason);
+
+// The WebSocket close status for a reason (nats-wire.md §7.6): 1000 client
+// closed, 1008 policy (auth, limits, slow consumer), 1002 protocol error,
+// 1009 payload too big, 1001 going away (I/O error, stale, shutdown), 1015
+// TLS handshake, 1011 otherwise.
+int WebSocketCloseCode(CloseReason reason);
 
 class SessionCore {
  public:

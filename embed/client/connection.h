@@ -1,6 +1,8 @@
 #pragma once
 // A connection to a NATS-protocol server (our broker or nats-server): publish,
-// subscribe, request/reply, flush, drain, with reconnect and resubscribe.
+// subscribe, request/reply, flush, drain, with reconnect and resubscribe, over
+// nats:// (TCP), tls://, ws://, wss:// or inproc://<name> (a broker in the
+// same process); the API, reconnect and buffering are the same on each.
 // The connection runs its I/O on its own thread and calls user handlers on a
 // separate dispatcher thread, so a slow handler never stalls the socket.
 // All methods are thread-safe; do not call the blocking ones (Request, Flush,
@@ -39,8 +41,10 @@ using ReplyHandler = std::function<void(Result<Message>)>;
 class Connection {
  public:
   // Connects to the first reachable server and completes the handshake
-  // (CONNECT + PING/PONG). kUnavailable when no server answers,
-  // kUnauthenticated on an authorization violation, kInvalidArgument on a bad URL.
+  // (CONNECT + PING/PONG). kUnavailable when no server answers (or TLS
+  // fails: "TLS handshake failed: ...", "secure connection not available"),
+  // kUnauthenticated on an authorization violation, kInvalidArgument on a bad
+  // URL or bad TLS options (kIoError when a TLS file cannot be read).
   static Result<std::unique_ptr<Connection>> Connect(const ConnectionOptions& options);
 
   virtual ~Connection() = default;  // Close()s

@@ -12,4 +12,14 @@ std::string_view ConnectionEventName(ConnectionEvent event) {
   return "unknown";
 }
 
+Status ValidateTlsOptions(const TlsOptions& tls) {
+  if (!tls.cert_file.empty() && tls.key_file.empty()) {
+    return InvalidArgumentError("tls.cert_file is set but tls.key_file is empty (both or neither)");
+  }
+  if (tls.cert_file.empty() && !tls.key_file.empty()) {
+    return InvalidArgumentError("tls.key_file is set but tls.cert_file is empty (both or neither)");
+  }
+  return Status::Ok();
+}
+
 }  // namespace embed::client

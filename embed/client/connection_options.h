@@ -1,5 +1,6 @@
 #pragma once
 // Options of a client connection. Defaults follow nats.go where it has one.
+// No Asio or OpenSSL here: TLS is configured by file names.
 
 #include <chrono>
 #include <cstddef>
@@ -23,10 +24,45 @@ enum class ConnectionEvent { kConnected, kDisconnected, kReconnected, kClosed };
 
 std::string_view ConnectionEventName(ConnectionEvent event);
 
+struct TlsOptions;
+// kInvalidArgument naming the field when the TLS options cannot work
+// (a certificate without its key or the reverse). Files are checked when
+// the connection creates its TLS context.
+Status ValidateTlsOptions(const TlsOptions& tls);
+
+// TLS of tls://, wss:// and of nats:// when the server requires TLS or these
+// options are configured (is_configured(): nats:// then upgrades like
+// tls://, and a ws:// URL is refused). Files are PEM.
+struct TlsOptions {
+  // CA bundle the server certificate is verified with; empty = the system's.
+  std::string ca_file;
+  // Client certificate (chain) and its key, for servers that require one
+  // (mutual TLS). Both or neither.
+  std::string cert_file;
+  std::string key_file;
+  // Verify the server's certificate and host name. Off only for tests.
+  bool verify = true;
+  // Name sent in SNI and checked against the certificate; empty = the URL's host.
+  std::string server_name;
+
+  // Anything set (a file, verify off, a server name): TLS is wanted even on
+  // a nats:// URL.
+  bool is_configured() const {
+    return !ca_file.empty() || !cert_file.empty() || !key_file.empty() || !verify ||
+           !server_name.empty();
+  }
+};
+
 struct ConnectionOptions {
   // Servers to try, in order then round-robin: "nats://host:port",
-  // "nats://user:pass@host:port", "nats://token@host:port", "host:port".
+  // "nats://user:pass@host:port", "nats://token@host:port", "host:port",
+  // "tls://host:port", "ws://host:port/path", "wss://host:port/path",
+  // "inproc://<name>" (server_url.h).
   std::vector<std::string> urls = {"nats://127.0.0.1:4222"};
+  // TLS settings (see TlsOptions).
+  TlsOptions tls;
+  // ws:// and wss://: offer permessage-deflate (used when the server agrees).
+  bool ws_compression = false;
   // Credentials used when the URL carries none.
   std::string user;
   std::string password;

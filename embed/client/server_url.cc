@@ -3,9 +3,47 @@
 #include <charconv>
 
 namespace embed::client {
+namespace {
+
+struct SchemeEntry {
+  std::string_view name;
+  UrlScheme scheme;
+  std::uint16_t default_port;
+};
+
+constexpr SchemeEntry kSchemes[] = {
+    {"nats", UrlScheme::kNats, kDefaultNatsPort}, {"tls", UrlScheme::kTls, kDefaultNatsPort},
+    {"ws", UrlScheme::kWs, kDefaultWsPort},       {"wss", UrlScheme::kWss, kDefaultWssPort},
+    {"inproc", UrlScheme::kInproc, 0},
+};
+
+bool IsValidInprocName(std::string_view name) {
+  if (name.empty()) return false;
+  for (const char c : name) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '/' || c == '@' || c == '?' ||
+        c == '#') {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view UrlSchemeName(UrlScheme scheme) {
+  for (const SchemeEntry& entry : kSchemes) {
+    if (entry.scheme == scheme) return entry.name;
+  }
+  return "nats";
+}
 
 std::string ServerUrl::ToString() const {
-  std::string out = "nats://";
+  std::string out(UrlSchemeName(scheme));
+  out += "://";
+  if (scheme == UrlScheme::kInproc) {
+    out += host;
+    return out;
+  }
   if (host.find(':') != std::string::npos) {
     out += '[';
     out += host;
@@ -15,6 +53,7 @@ std::string ServerUrl::ToString() const {
   }
   out += ':';
   out += std::to_string(port);
+  if (is_websocket() && !path.empty() && path != "/") out += path;
   return out;
 }
 
@@ -22,14 +61,42 @@ Result<ServerUrl> ParseServerUrl(std::string_view url) {
   ServerUrl result;
   std::string_view rest = url;
   if (const auto scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
-    const std::string_view scheme = rest.substr(0, scheme_end);
-    if (scheme != "nats") return InvalidArgumentError("unsupported URL scheme (only nats://)");
+    // Schemes are case-insensitive (RFC 3986).
+    std::string scheme(rest.substr(0, scheme_end));
+    for (char& c : scheme) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    const SchemeEntry* found = nullptr;
+    for (const SchemeEntry& entry : kSchemes) {
+      if (entry.name == scheme) found = &entry;
+    }
+    if (found == nullptr) {
+      return InvalidArgumentError(
+          "unsupported URL scheme (nats://, tls://, ws://, wss:// or inproc://)");
+    }
+    result.scheme = found->scheme;
+    result.port = found->default_port;
     rest.remove_prefix(scheme_end + 3);
   }
-  // Anything after a '/' is a path, which NATS URLs do not use.
+  if (result.scheme == UrlScheme::kInproc) {
+    // "inproc://<name>": a registry name, no port, path or credentials.
+    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    if (rest.find(':') != std::string_view::npos) {
+      return InvalidArgumentError("inproc:// URLs take a name, not a port");
+    }
+    if (!IsValidInprocName(rest)) {
+      return InvalidArgumentError(
+          "inproc:// URL needs a name without spaces, '/', '@', '?' or '#'");
+    }
+    result.host = std::string(rest);
+    return result;
+  }
+  // After a '/' comes a path: the WebSocket request path; NATS URLs use none.
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+    if (result.is_websocket()) result.path = std::string(rest.substr(slash));
     rest = rest.substr(0, slash);
   }
+  if (result.is_websocket() && result.path.empty()) result.path = "/";
   if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
     const std::string_view user_info = rest.substr(0, at);
     rest.remove_prefix(at + 1);

@@ -65,6 +65,11 @@ class TcpStream {
   std::size_t TrySendFromAnyThread(const char* data, std::size_t size,
                                    boost::system::error_code& error);
 
+  // The same, from the owner's thread (net::TrySendable, layered_stream.h).
+  std::size_t TrySendNow(const char* data, std::size_t size, boost::system::error_code& error) {
+    return TrySendFromAnyThread(data, size, error);
+  }
+
   // Shuts down and closes the socket; pending operations complete with
   // operation_aborted. Idempotent.
   void Close();

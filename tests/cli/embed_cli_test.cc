@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +18,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "embed/testing/test_certs.h"
 #include "tests/cli/subprocess.h"
 
 namespace embed::cli_test {
@@ -443,6 +447,104 @@ TEST(EmbedCliInterop, PubSubThroughNatsServer) {
   EXPECT_THAT(request.err, HasSubstr("no responders"));
   nats_server->SendSignal(SIGTERM);
   nats_server->WaitForExit(kTimeout);
+}
+
+}  // namespace
+}  // namespace embed::cli_test
+
+namespace embed::cli_test {
+namespace {
+
+// A file in a fresh temporary directory, removed with it.
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/embed-cli-XXXXXX";
+    path_ = ::mkdtemp(pattern) != nullptr ? pattern : "";
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  std::string Write(const std::string& name, const std::string& text) const {
+    std::string file = path_ + "/" + name;
+    std::ofstream(file) << text;
+    return file;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+constexpr const char* kWebSocketPrefix = "embed serve: websocket on ";
+
+TEST(EmbedCliServeTransports, ConfigFileSetsOptionsAndTheCommandLineWins) {
+  TempDir dir;
+  const std::string config =
+      dir.Write("hub.toml", "# hub\nport = 4222\nws-port = 0\ntoken = \"s3cret\"\n");
+  // --port on the command line beats the file's 4222.
+  EmbedServer server({"--config", config});
+  ASSERT_THAT(server.url(), StartsWith("nats://127.0.0.1:"));
+  EXPECT_NE(server.url(), "nats://127.0.0.1:4222");
+  std::optional<std::string> ws = server.process().WaitForLine(kWebSocketPrefix, kTimeout);
+  ASSERT_TRUE(ws);
+  EXPECT_THAT(*ws, HasSubstr("ws://127.0.0.1:"));
+  const std::string ws_url = ws->substr(std::string(kWebSocketPrefix).size());
+  // The file's token is enforced on both listeners.
+  EXPECT_EQ(RunEmbed({"pub", "-s", server.url(), "x", "y"}).exit_code, 1);
+  const RunResult over_ws = RunEmbed({"pub", "-s", ws_url, "--token", "s3cret", "x", "y"});
+  EXPECT_EQ(over_ws.exit_code, 0) << over_ws.err;
+}
+
+TEST(EmbedCliServeTransports, ConfigFileErrorsExitTwoWithOneLine) {
+  TempDir dir;
+  const RunResult unknown =
+      RunEmbed({"serve", "--config", dir.Write("bad.toml", "no-such-flag = 1\n")});
+  EXPECT_EQ(unknown.exit_code, 2);
+  ExpectOneErrorLine(unknown);
+  EXPECT_THAT(unknown.err, HasSubstr("no-such-flag"));
+  const RunResult bad_value =
+      RunEmbed({"serve", "--config", dir.Write("value.toml", "ws-port = \"many\"\n")});
+  EXPECT_EQ(bad_value.exit_code, 2);
+  ExpectOneErrorLine(bad_value);
+}
+
+TEST(EmbedCliServeTransports, ConfigFileCannotCreateAUserWithoutPassword) {
+  TempDir dir;
+  const RunResult result =
+      RunEmbed({"serve", "--port", "0", "--config", dir.Write("user.toml", "user = \"admin\"\n")});
+  EXPECT_EQ(result.exit_code, 2);
+  ExpectOneErrorLine(result);
+  EXPECT_THAT(result.err, HasSubstr("--pass"));
+}
+
+TEST(EmbedCliServeTransports, ServesTlsAndClientsUseTheirCaFlag) {
+  TempDir dir;
+  auto certs = testing::GenerateTestCerts(dir.path());
+  ASSERT_TRUE(certs.ok()) << certs.status().ToString();
+  EmbedServer server({"--tls-cert", certs->server_cert, "--tls-key", certs->server_key,
+                      "--ws-port", "0"});
+  ASSERT_THAT(server.url(), StartsWith("tls://127.0.0.1:"));
+  std::optional<std::string> ws = server.process().WaitForLine(kWebSocketPrefix, kTimeout);
+  ASSERT_TRUE(ws);
+  const std::string wss_url = ws->substr(std::string(kWebSocketPrefix).size());
+  EXPECT_THAT(wss_url, StartsWith("wss://127.0.0.1:"));
+
+  const RunResult trusted = RunEmbed({"pub", "-s", server.url(), "--tls-ca", certs->ca_cert, "x", "y"});
+  EXPECT_EQ(trusted.exit_code, 0) << trusted.err;
+  const RunResult over_wss = RunEmbed({"pub", "-s", wss_url, "--tls-ca", certs->ca_cert, "x", "y"});
+  EXPECT_EQ(over_wss.exit_code, 0) << over_wss.err;
+  const RunResult untrusted = RunEmbed({"pub", "-s", server.url(), "x", "y"});
+  EXPECT_EQ(untrusted.exit_code, 1);
+  ExpectOneErrorLine(untrusted);
+}
+
+TEST(EmbedCliServeTransports, TlsFlagsMustComeTogether) {
+  const RunResult result = RunEmbed({"serve", "--tls-cert", "/etc/hostname"});
+  EXPECT_EQ(result.exit_code, 2);
+  ExpectOneErrorLine(result);
+  EXPECT_THAT(result.err, HasSubstr("--tls-key"));
 }
 
 }  // namespace

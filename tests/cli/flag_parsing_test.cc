@@ -92,6 +92,7 @@ TEST(ParseUserPassword, KeepsColonsInThePassword) {
   EXPECT_EQ(user->second, "s3:cret");
   EXPECT_FALSE(ParseUserPassword("alice").ok());
   EXPECT_FALSE(ParseUserPassword(":pw").ok());
+  EXPECT_FALSE(ParseUserPassword("alice:").ok());  // an empty password would let anyone in
 }
 
 }  // namespace

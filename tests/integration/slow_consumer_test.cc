@@ -45,7 +45,9 @@ class SlowConsumer : public BrokerFixture {
  protected:
   void SetUp() override {
     auto options = TestOptions();
-    options.max_pending_bytes = 8 * 1024 * 1024;
+    // Room for ~150 ms of this flow: the fast subscriber (a test thread)
+    // must not be cut when a busy machine deschedules it briefly.
+    options.max_pending_bytes = 32 * 1024 * 1024;
     options.limits.max_payload_bytes = 64 * 1024;
     options.write_deadline = 2s;
     StartBroker(options);

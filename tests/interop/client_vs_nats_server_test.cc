@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <set>
@@ -27,6 +28,11 @@ namespace testing {
 #ifdef EMBED_CLIENT_INTEROP_WITH_BROKER
 namespace {
 
+int NextServerNumber() {
+  static std::atomic<int> next{0};
+  return ++next;
+}
+
 // Our broker, in process. Kill() stops it (every connection drops at once);
 // Restart() serves again on the same port.
 class EmbedBrokerServer final : public TestServer {
@@ -38,9 +44,27 @@ class EmbedBrokerServer final : public TestServer {
     EMBED_RETURN_IF_ERROR(server->Serve(0));
     return std::unique_ptr<TestServer>(std::move(server));
   }
+  // With TLS on the NATS port and/or a WebSocket listener, as nats-server
+  // gets them from NatsServerProcess::StartWithTransports.
+  static Result<std::unique_ptr<TestServer>> StartWithTransports(
+      const TestServerTransports& transports) {
+    std::unique_ptr<EmbedBrokerServer> server(new EmbedBrokerServer());
+    server->transports_ = transports;
+    EMBED_RETURN_IF_ERROR(server->Serve(0));
+    return std::unique_ptr<TestServer>(std::move(server));
+  }
   ~EmbedBrokerServer() override { Kill(); }
 
-  std::string url() const override { return "nats://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const override {
+    const bool tls = !transports_.cert_file.empty();
+    return (tls ? "tls://127.0.0.1:" : "nats://127.0.0.1:") + std::to_string(port_);
+  }
+  std::string ws_url() const override {
+    if (!transports_.websocket) return {};
+    return (transports_.ws_tls ? "wss://127.0.0.1:" : "ws://127.0.0.1:") +
+           std::to_string(ws_port_);
+  }
+  std::string inproc_url() const override { return "inproc://" + in_process_name_; }
   void Kill() override {
     if (broker_ != nullptr) broker_->Stop();
     broker_.reset();
@@ -58,12 +82,26 @@ class EmbedBrokerServer final : public TestServer {
     options.io_threads = 1;
     options.auth_token = auth_.token;
     if (!auth_.user.empty()) options.users.push_back({auth_.user, auth_.password});
+    options.tls.cert_file = transports_.cert_file;
+    options.tls.key_file = transports_.key_file;
+    options.tls.ca_file = transports_.ca_file;
+    options.tls.verify_clients = transports_.verify_clients;
+    options.websocket.enabled = transports_.websocket;
+    options.websocket.port = ws_port_;  // 0 the first time; the same after Restart()
+    options.websocket.compression = transports_.ws_compression;
+    options.websocket.no_tls = !transports_.ws_tls;
+    options.in_process_name = in_process_name_;
     EMBED_ASSIGN_OR_RETURN(broker_, broker::Broker::Start(options));
     port_ = broker_->port();
+    if (transports_.websocket) ws_port_ = broker_->ws_port();
     return Status::Ok();
   }
 
   TestServerAuth auth_;
+  TestServerTransports transports_;
+  std::uint16_t ws_port_ = 0;
+  // Unique per server object, kept across Restart().
+  std::string in_process_name_ = "embed-interop-" + std::to_string(NextServerNumber());
   std::unique_ptr<broker::Broker> broker_;
   std::uint16_t port_ = 0;
 };
@@ -72,7 +110,8 @@ class EmbedBrokerServer final : public TestServer {
 
 std::vector<TestServerKind> ExtraServerKinds() {
   return {TestServerKind{"EmbedBroker", &EmbedBrokerServer::Start,
-                         &EmbedBrokerServer::StartWithAuth}};
+                         &EmbedBrokerServer::StartWithAuth,
+                         &EmbedBrokerServer::StartWithTransports}};
 }
 #endif
 

@@ -1,7 +1,8 @@
-# Other people's clients against a server: libnats (nats.c) and npm `nats` (nats.js v2) run
-# the same checks against nats-server, which proves the checks, and against Embed's broker
-# (`embed serve`), which is what we want to know. with_server.py starts each server on an
-# ephemeral loopback port, passes its URL, and stops it. Label: interop.
+# Other people's clients against a server: libnats (nats.c), npm `nats` (nats.js v2) and npm
+# `nats.ws` (over WebSocket) run the same checks against nats-server, which proves the checks,
+# and against Embed's broker (`embed serve`), which is what we want to know. with_server.py
+# starts each server on an ephemeral loopback port, passes its URL, and stops it.
+# Label: interop.
 
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
 find_program(EMBED_NATS_SERVER nats-server HINTS /usr/sbin /usr/bin)
@@ -22,11 +23,19 @@ if(TARGET embed)
   list(APPEND embed_interop_servers "embed|embed|$<TARGET_FILE:embed>")
 endif()
 
+# What libnats_checks and libnats_tls_checks (libnats/libnats_tls.cmake) share.
+add_library(libnats_check_util STATIC ${CMAKE_CURRENT_LIST_DIR}/libnats/libnats_check_util.c)
+set_target_properties(libnats_check_util PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON
+                                                    C_EXTENSIONS OFF)
+target_compile_options(libnats_check_util PRIVATE ${EMBED_WARNINGS})
+target_include_directories(libnats_check_util PUBLIC ${CMAKE_CURRENT_LIST_DIR}/libnats)
+target_link_libraries(libnats_check_util PUBLIC embed_libnats)
+
 add_executable(libnats_checks ${CMAKE_CURRENT_LIST_DIR}/libnats/libnats_checks.c)
 set_target_properties(libnats_checks PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON
                                                 C_EXTENSIONS OFF)
 target_compile_options(libnats_checks PRIVATE ${EMBED_WARNINGS})
-target_link_libraries(libnats_checks PRIVATE embed_libnats)
+target_link_libraries(libnats_checks PRIVATE libnats_check_util)
 
 foreach(server IN LISTS embed_interop_servers)
   string(REPLACE "|" ";" server "${server}")
@@ -41,11 +50,23 @@ foreach(server IN LISTS embed_interop_servers)
 
   if(EMBED_NODE_EXECUTABLE)
     # node_modules comes from `npm ci` (scripts/deps); without it the test fails and says so.
-    add_test(NAME interop_nats_js_vs_${suffix}
-             COMMAND ${EMBED_INTEROP_LAUNCHER} --server ${kind} --binary ${binary}
-                     -- ${EMBED_NODE_EXECUTABLE} ${EMBED_INTEROP_JS_DIR}/nats_js_checks.mjs {url})
-    set_tests_properties(interop_nats_js_vs_${suffix} PROPERTIES
-                         LABELS interop TIMEOUT 180
-                         WORKING_DIRECTORY ${EMBED_INTEROP_JS_DIR})
+    # nats_js_checks.mjs picks its client by the URL scheme: npm nats over TCP for {url}
+    # (interop_nats_js_*), npm nats.ws (the client browsers use) for {ws_url}, the server's
+    # WebSocket port (no TLS) that with_server.py --websocket enables (interop_nats_ws_*).
+    foreach(client IN ITEMS js ws)
+      set(websocket_flag "")
+      set(url_placeholder {url})
+      if(client STREQUAL "ws")
+        set(websocket_flag --websocket)
+        set(url_placeholder {ws_url})
+      endif()
+      add_test(NAME interop_nats_${client}_vs_${suffix}
+               COMMAND ${EMBED_INTEROP_LAUNCHER} --server ${kind} --binary ${binary}
+                       ${websocket_flag} -- ${EMBED_NODE_EXECUTABLE}
+                       ${EMBED_INTEROP_JS_DIR}/nats_js_checks.mjs ${url_placeholder})
+      set_tests_properties(interop_nats_${client}_vs_${suffix} PROPERTIES
+                           LABELS interop TIMEOUT 180
+                           WORKING_DIRECTORY ${EMBED_INTEROP_JS_DIR})
+    endforeach()
   endif()
 endforeach()

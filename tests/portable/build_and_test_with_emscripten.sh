@@ -2,16 +2,21 @@
 # Builds the portable cores (base, wire, subject, client core) with Debian's
 # emscripten in a nested build and runs their unit tests under node.
 #
-#   build_and_test_with_emscripten.sh <source dir> <nested build dir>
+#   build_and_test_with_emscripten.sh <source dir> <nested build dir> [--only TARGET]
 #
 # The nested build dir is reused, so a second run is incremental. Exits
-# non-zero if configuring, building or any test fails.
+# non-zero if configuring, building or any test fails. With --only TARGET it
+# builds just that target and runs no tests (tests/browser uses it to build
+# the browser client, embed_browser_core).
 # Environment: EMBED_PORTABLE_JOBS (parallel jobs, default: number of cores);
 # EM_CACHE is honoured if set.
 set -euo pipefail
 
-if [[ $# -ne 2 ]]; then
-  echo "usage: $0 <source dir> <nested build dir>" >&2
+only_target=""
+if [[ $# -eq 4 && $3 == --only ]]; then
+  only_target=$4
+elif [[ $# -ne 2 ]]; then
+  echo "usage: $0 <source dir> <nested build dir> [--only TARGET]" >&2
   exit 2
 fi
 source_dir=$(cd "$1" && pwd)
@@ -74,6 +79,13 @@ report_phase() {
 emcmake cmake -S "$source_dir" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release
 report_phase "configure"
 
+if [[ -n "$only_target" ]]; then
+  cmake --build "$build_dir" --parallel "$jobs" --target "$only_target"
+  report_phase "build of $only_target"
+  exit 0
+fi
+
+# Everything, including the browser client (embed_browser_core).
 cmake --build "$build_dir" --parallel "$jobs"
 report_phase "build"
 

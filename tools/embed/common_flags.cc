@@ -49,6 +49,17 @@ void AddConnectFlags(CLI::App& command, ConnectFlags& flags) {
   command.add_option("--token", flags.token, "Authentication token")->type_name("TOKEN");
   AddDurationOption(command, "--connect-timeout", flags.connect_timeout,
                     "How long to try to reach a server");
+  command.add_option("--tls-ca", flags.tls_ca, "PEM CAs to verify the server with")
+      ->check(CLI::ExistingFile);
+  CLI::Option* cert =
+      command.add_option("--tls-cert", flags.tls_cert, "PEM client certificate (mTLS)")
+          ->check(CLI::ExistingFile);
+  CLI::Option* key = command.add_option("--tls-key", flags.tls_key, "PEM key of --tls-cert")
+                         ->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
+  command.add_flag("--tls-insecure", flags.tls_insecure,
+                   "Do not verify the server's certificate (testing only)");
 }
 
 CLI::Option* AddDurationOption(CLI::App& command, const std::string& name,
@@ -134,6 +145,10 @@ Result<std::unique_ptr<client::Connection>> Connect(const ConnectFlags& flags,
   options.token = flags.token;
   options.name = std::string(client_name);
   options.connect_timeout = flags.connect_timeout;
+  options.tls.ca_file = flags.tls_ca;
+  options.tls.cert_file = flags.tls_cert;
+  options.tls.key_file = flags.tls_key;
+  options.tls.verify = !flags.tls_insecure;
   options.allow_reconnect = reconnect == Reconnect::kRetry;
   // Asynchronous errors (a slow consumer, a permissions -ERR) do not end the
   // command, but the user should see them.

@@ -32,9 +32,15 @@ struct ConnectFlags {
   std::string password;
   std::string token;
   std::chrono::milliseconds connect_timeout{2'000};
+  // TLS (tls://, wss://, or a server that requires it).
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  bool tls_insecure = false;
 };
 
-// Adds -s/--server, --user, --pass, --token and --connect-timeout to `command`.
+// Adds -s/--server, --user, --pass, --token, --connect-timeout and the TLS
+// flags (--tls-ca, --tls-cert, --tls-key, --tls-insecure) to `command`.
 // `flags` must outlive the parse.
 void AddConnectFlags(CLI::App& command, ConnectFlags& flags);
 

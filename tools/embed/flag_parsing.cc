@@ -172,6 +172,10 @@ Result<std::pair<std::string, std::string>> ParseUserPassword(std::string_view t
     return InvalidArgumentError("invalid user '" + std::string(text.substr(0, colon)) +
                                 "': use user:password");
   }
+  if (colon + 1 == text.size()) {
+    return InvalidArgumentError("user '" + std::string(text.substr(0, colon)) +
+                                "' has an empty password");
+  }
   return std::pair<std::string, std::string>(std::string(text.substr(0, colon)),
                                              std::string(text.substr(colon + 1)));
 }

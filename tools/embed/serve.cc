@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,13 +27,16 @@ struct ServeFlags {
   std::string user;
   std::string password;
   std::vector<std::string> user_passwords;
+  std::string config_path;
+  int ws_port = -1;  // -1: no WebSocket listener
+  bool ws_no_compression = false;
   int verbosity = 0;
 };
 
-// "nats://host:port", bracketing IPv6 literals.
-std::string ListenUrl(const std::string& host, std::uint16_t port) {
+// "<scheme>://host:port", bracketing IPv6 literals.
+std::string ListenUrl(const std::string& scheme, const std::string& host, std::uint16_t port) {
   const bool is_ipv6 = host.find(':') != std::string::npos;
-  return "nats://" + (is_ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return scheme + "://" + (is_ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 // A wildcard listen address is not something a client can dial; suggest loopback.
@@ -40,6 +44,39 @@ std::string DialableHost(const std::string& host) {
   if (host == "0.0.0.0" || host.empty()) return "127.0.0.1";
   if (host == "::") return "::1";
   return host;
+}
+
+// Applies the `key = value` lines of the TOML file at `path` to the options
+// of `command` that the command line did not set (the command line wins).
+// Keys are the long flag names without "--"; a [serve] section is allowed.
+Status ApplyConfigFile(CLI::App& command, const std::string& path) {
+  std::ifstream input(path);
+  if (!input) return InvalidArgumentError("cannot read config file " + path);
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_config(input);
+  } catch (const CLI::Error& error) {
+    return InvalidArgumentError(path + ": " + error.what());
+  }
+  for (const CLI::ConfigItem& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // CLI11's section markers
+    const bool is_top_level =
+        item.parents.empty() || (item.parents.size() == 1 && item.parents[0] == "serve");
+    CLI::Option* option =
+        is_top_level && item.name != "config" ? command.get_option_no_throw("--" + item.name)
+                                              : nullptr;
+    if (option == nullptr) {
+      return InvalidArgumentError(path + ": unknown option '" + item.fullname() + "'");
+    }
+    if (option->count() > 0) continue;
+    try {
+      for (const std::string& value : item.inputs) option->add_result(value);
+      option->run_callback();
+    } catch (const CLI::Error& error) {
+      return InvalidArgumentError(path + ": " + item.name + ": " + error.what());
+    }
+  }
+  return Status::Ok();
 }
 
 LogLevel LogLevelFor(int verbosity) {
@@ -52,6 +89,10 @@ Status RunServe(ServeFlags& flags) {
   broker::BrokerOptions& options = flags.options;
   options.limits.max_payload_bytes = static_cast<std::size_t>(flags.max_payload_bytes);
   options.max_pending_bytes = static_cast<std::size_t>(flags.max_pending_bytes);
+  // The command line enforces these pairs; a config file must too.
+  if (flags.user.empty() != flags.password.empty()) {
+    return InvalidArgumentError("--user and --pass go together, and the password must not be empty");
+  }
   if (!flags.user.empty()) options.users.push_back({flags.user, flags.password});
   for (const std::string& entry : flags.user_passwords) {
     EMBED_ASSIGN_OR_RETURN(auto user_password, ParseUserPassword(entry));
@@ -62,6 +103,13 @@ Status RunServe(ServeFlags& flags) {
   }
   if (options.limits.max_payload_bytes == 0)
     return InvalidArgumentError("--max-payload must be > 0");
+  if (flags.ws_port >= 0) {
+    options.websocket.enabled = true;
+    options.websocket.port = static_cast<std::uint16_t>(flags.ws_port);
+  }
+  options.websocket.compression = !flags.ws_no_compression;
+  const bool tls = options.tls.enabled();
+  const bool ws_tls = tls && !options.websocket.no_tls;
 
   StderrLogger logger(LogLevelFor(flags.verbosity));
   options.logger = &logger;
@@ -74,14 +122,22 @@ Status RunServe(ServeFlags& flags) {
     if (status.code() == StatusCode::kInvalidArgument) {
       return InvalidArgumentError("invalid broker options: " + std::string(status.message()));
     }
-    return Status(status.code(), "cannot listen on " + ListenUrl(options.host, options.port) +
+    return Status(status.code(), "cannot start the broker on " +
+                                     ListenUrl(tls ? "tls" : "nats", options.host, options.port) +
                                      ": " + std::string(status.message()));
   }
   std::unique_ptr<broker::Broker> broker = std::move(started).value();
   const std::uint16_t port = broker->port();
-  std::string announcement = "embed serve: listening on " + ListenUrl(options.host, port) + "\n";
-  announcement +=
-      "  connect with: embed sub -s " + ListenUrl(DialableHost(options.host), port) + " '>'\n";
+  const std::string scheme = tls ? "tls" : "nats";
+  std::string announcement =
+      "embed serve: listening on " + ListenUrl(scheme, options.host, port) + "\n";
+  if (options.websocket.enabled) {
+    announcement += "embed serve: websocket on " +
+                    ListenUrl(ws_tls ? "wss" : "ws", options.websocket.host, broker->ws_port()) +
+                    "\n";
+  }
+  announcement += "  connect with: embed sub -s " +
+                  ListenUrl(scheme, DialableHost(options.host), port) + " '>'\n";
   std::fputs(announcement.c_str(), stdout);
   std::fflush(stdout);
 
@@ -148,9 +204,46 @@ void AddServeCommand(CLI::App& app, CommandAction& action) {
   user->needs(password);
   password->needs(user);
   token->excludes(user)->excludes(user_passwords);
+  command->add_option("--ws-port", flags->ws_port,
+                      "Also serve WebSocket clients on this port (0 = ephemeral)")
+      ->check(CLI::Range(0, 65535));
+  command->add_option("--ws-host", options.websocket.host, "WebSocket listen address")
+      ->capture_default_str();
+  command->add_flag("--ws-no-compression", flags->ws_no_compression,
+                    "Never use permessage-deflate on WebSocket connections");
+  command->add_flag("--ws-no-tls", options.websocket.no_tls,
+                    "Plain ws:// on the WebSocket port even with --tls-cert");
+  CLI::Option* tls_cert =
+      command->add_option("--tls-cert", options.tls.cert_file, "PEM certificate: enables TLS")
+          ->check(CLI::ExistingFile);
+  CLI::Option* tls_key =
+      command->add_option("--tls-key", options.tls.key_file, "PEM private key of --tls-cert")
+          ->check(CLI::ExistingFile);
+  CLI::Option* tls_ca =
+      command->add_option("--tls-ca", options.tls.ca_file, "PEM CAs for client certificates")
+          ->check(CLI::ExistingFile);
+  CLI::Option* tls_verify = command->add_flag(
+      "--tls-verify", options.tls.verify_clients, "Require a client certificate (mTLS)");
+  AddDurationOption(*command, "--tls-timeout", options.tls.handshake_timeout,
+                    "Time a client has to finish the TLS handshake");
+  tls_cert->needs(tls_key);
+  tls_key->needs(tls_cert);
+  tls_ca->needs(tls_cert);
+  tls_verify->needs(tls_ca);
   command->add_flag("-v,--verbose", flags->verbosity, "Log connections (-vv: protocol detail)");
+  command
+      ->add_option("--config", flags->config_path,
+                   "Read options from this TOML file (key = value; the command line wins)")
+      ->check(CLI::ExistingFile);
 
-  command->callback([flags, &action] { action = [flags] { return RunServe(*flags); }; });
+  command->callback([flags, command, &action] {
+    action = [flags, command] {
+      if (!flags->config_path.empty()) {
+        EMBED_RETURN_IF_ERROR(ApplyConfigFile(*command, flags->config_path));
+      }
+      return RunServe(*flags);
+    };
+  });
 }
 
 }  // namespace embed::tools

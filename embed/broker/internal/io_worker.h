@@ -65,6 +65,8 @@ class IoWorker {
   int index() const { return index_; }
   RouteBatch& batch() { return batch_; }
   char* read_buffer() { return read_buffer_.data(); }
+  // True once Shutdown() ran: no new session may start here.
+  bool is_shut_down() const { return is_shut_down_; }
   BrokerShared& shared() { return shared_; }
 
   // Sessions are owned here from Start() until they close.

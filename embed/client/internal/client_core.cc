@@ -85,10 +85,12 @@ ServerErrorReaction ClassifyServerError(std::string_view text) {
 ClientCore::ClientCore(ClientCoreOptions options)
     : options_(std::move(options)), parser_(InboundLimits(options_.limits)) {}
 
-void ClientCore::StartHandshake(SteadyTime now, const Credentials& credentials) {
+void ClientCore::StartHandshake(SteadyTime now, const Credentials& credentials,
+                                TlsPolicy tls) {
   if (state_ == CoreState::kClosed) return;
   if (state_ != CoreState::kDisconnected) OnTransportClosed();
   credentials_ = credentials;
+  tls_policy_ = tls;
   parser_ = wire::ServerOpParser(InboundLimits(options_.limits));
   output_.clear();
   state_ = CoreState::kAwaitingInfo;
@@ -108,6 +110,9 @@ void ClientCore::Feed(ByteView bytes, SteadyTime now) {
     }
     if (!op->has_value()) return;
     HandleOp(**op, now);
+    // The rest of the input (if any) belongs to the TLS session the driver
+    // starts next; nothing is parsed before that.
+    if (state_ == CoreState::kAwaitingTls) return;
   }
 }
 
@@ -144,11 +149,43 @@ void ClientCore::HandleInfo(std::string_view json, SteadyTime /*now*/) {
     events_.emplace_back(InfoEvent{server_info_});
     return;
   }
-  if (server_info_.tls_required) {
-    Disconnect(UnavailableError("server requires TLS, which this client does not support"),
-               AfterDisconnect::kReconnect);
-    return;
+  switch (tls_policy_) {
+    case TlsPolicy::kUnsupported:
+      if (server_info_.tls_required) {
+        Disconnect(UnavailableError("server requires TLS, which this client does not support"),
+                   AfterDisconnect::kReconnect);
+        return;
+      }
+      break;
+    case TlsPolicy::kBelowProtocol:
+      break;
+    case TlsPolicy::kIfRequired:
+      if (server_info_.tls_required) {
+        state_ = CoreState::kAwaitingTls;
+        return;
+      }
+      break;
+    case TlsPolicy::kRequired:
+      if (!server_info_.tls_required && !server_info_.tls_available) {
+        Disconnect(UnavailableError("secure connection not available (the server offers no TLS)"),
+                   AfterDisconnect::kReconnect);
+        return;
+      }
+      state_ = CoreState::kAwaitingTls;
+      return;
   }
+  SendConnect();
+}
+
+void ClientCore::TlsStarted(SteadyTime /*now*/) {
+  if (state_ != CoreState::kAwaitingTls) return;
+  // Plaintext the server sent after INFO (none is allowed) is not part of the
+  // TLS session: drop it.
+  parser_ = wire::ServerOpParser(InboundLimits(options_.limits));
+  SendConnect();
+}
+
+void ClientCore::SendConnect() {
   wire::ConnectOptions connect;
   // NATS: clients always send verbose:false and pedantic:false (server
   // defaults are true); headers/no_responders only when INFO has headers.
@@ -456,6 +493,9 @@ Status ClientCore::Unsubscribe(std::uint64_t sid, std::uint64_t max_messages) {
   if (max_messages == 0 || max_messages <= it->second.delivered) {
     subscriptions_.erase(it);
     if (is_connected()) wire::EncodeUnsub(output_, sid_text);
+    // The maximum is already reached: the subscription ends now, and a
+    // caller waiting for its end (as for any auto-unsubscribe) learns it.
+    if (max_messages > 0) events_.emplace_back(SubscriptionDoneEvent{sid});
     return Status::Ok();
   }
   it->second.max_messages = max_messages;

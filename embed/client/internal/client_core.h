@@ -14,6 +14,12 @@
 //   core.Feed(bytes, now);                      // bytes read from the server
 //   core.TakeOutput(out); write(out);           // bytes to send
 //   core.TakeEvents(events);                    // connected, messages, replies...
+//
+// TLS on the NATS port (tls://): the server sends INFO in plaintext, then
+// expects the TLS handshake. With a TlsPolicy that upgrades, the core stops
+// in kAwaitingTls after INFO without producing CONNECT; the driver starts
+// TLS on its transport, then calls TlsStarted(), which queues CONNECT + PING
+// (they go out encrypted).
 
 #include <chrono>
 #include <cstddef>
@@ -68,9 +74,26 @@ struct Credentials {
   std::string token;
 };
 
+// How a handshake treats TLS on the NATS port (INFO's tls_required and
+// tls_available), per transport.
+enum class TlsPolicy {
+  // The driver cannot upgrade: an INFO with tls_required fails the attempt.
+  kUnsupported,
+  // The transport secures itself or needs nothing (ws://, wss://, in-process):
+  // INFO's TLS fields are ignored.
+  kBelowProtocol,
+  // nats://: upgrade when INFO has tls_required (as nats.go).
+  kIfRequired,
+  // tls:// or TLS configured: always upgrade; an INFO with neither
+  // tls_required nor tls_available fails the attempt with kUnavailable
+  // "secure connection not available".
+  kRequired,
+};
+
 enum class CoreState {
   kDisconnected,  // no transport; publishes are buffered
   kAwaitingInfo,  // transport up, waiting for the server's INFO
+  kAwaitingTls,   // INFO received; the driver must start TLS, then TlsStarted()
   kAwaitingPong,  // CONNECT + PING sent, waiting for PONG
   kConnected,
   kClosed,  // for good
@@ -145,7 +168,13 @@ class ClientCore {
 
   // A new transport is connected: expects INFO, then sends CONNECT + PING.
   // The handshake must complete by now + handshake_timeout.
-  void StartHandshake(SteadyTime now, const Credentials& credentials);
+  void StartHandshake(SteadyTime now, const Credentials& credentials) {
+    StartHandshake(now, credentials, TlsPolicy::kUnsupported);
+  }
+  void StartHandshake(SteadyTime now, const Credentials& credentials, TlsPolicy tls);
+  // In kAwaitingTls: the driver started TLS on the transport; queues CONNECT
+  // + PING. Ignored in any other state.
+  void TlsStarted(SteadyTime now);
   // Bytes read from the server. Protocol errors end the transport with a
   // DisconnectedEvent. Bytes are ignored unless a handshake was started.
   void Feed(ByteView bytes, SteadyTime now);
@@ -168,8 +197,10 @@ class ClientCore {
                  const wire::Headers* headers, ByteView payload);
   // Subscribes; returns the sid. kInvalidArgument for a bad subject or queue.
   Result<std::uint64_t> Subscribe(std::string_view subject, std::string_view queue_group);
-  // max_messages == 0: removes now. Otherwise the subscription ends once
-  // `max_messages` messages in total were delivered (maybe now).
+  // max_messages == 0: removes now (no event). Otherwise the subscription
+  // ends once `max_messages` messages in total were delivered, with a
+  // SubscriptionDoneEvent; when that many were delivered already it ends now
+  // and the SubscriptionDoneEvent is queued at once.
   // kNotFound for an unknown sid.
   Status Unsubscribe(std::uint64_t sid, std::uint64_t max_messages = 0);
   // Sends UNSUB and keeps delivering what the server sent before it; a
@@ -198,6 +229,8 @@ class ClientCore {
 
   CoreState state() const { return state_; }
   bool is_connected() const { return state_ == CoreState::kConnected; }
+  // The driver must start TLS now (and write nothing before it).
+  bool awaiting_tls() const { return state_ == CoreState::kAwaitingTls; }
   bool is_closed() const { return state_ == CoreState::kClosed; }
   // The last INFO (default-constructed before the first).
   const wire::ServerInfo& server_info() const { return server_info_; }
@@ -235,6 +268,7 @@ class ClientCore {
   void HandleReply(std::string_view subject, const std::string_view* headers,
                    std::string_view payload);
   void HandleErr(std::string_view text);
+  void SendConnect();
   void CompleteHandshake(SteadyTime now);
   void Disconnect(Status reason, AfterDisconnect after);
   void FailFlushes(const Status& status);
@@ -246,6 +280,7 @@ class ClientCore {
   CoreState state_ = CoreState::kDisconnected;
   bool has_connected_ = false;
   Credentials credentials_;
+  TlsPolicy tls_policy_ = TlsPolicy::kUnsupported;
   wire::ServerOpParser parser_;
   wire::ServerInfo server_info_;
   wire::Nuid nuid_;

@@ -177,6 +177,102 @@ TEST(ClientCore, RejectsAServerThatRequiresTls) {
   EXPECT_THAT(TakeEvents(core), ElementsAre("disconnected UNAVAILABLE reconnect"));
 }
 
+constexpr std::string_view kTlsRequiredInfo =
+    "INFO {\"server_id\":\"T\",\"proto\":1,\"headers\":true,\"tls_required\":true} \r\n";
+constexpr std::string_view kTlsAvailableInfo =
+    "INFO {\"server_id\":\"T\",\"proto\":1,\"headers\":true,\"tls_available\":true} \r\n";
+
+TEST(ClientCore, WaitsForTlsBeforeConnectWhenTheServerRequiresIt) {
+  ClientCore core(TestOptions());
+  core.StartHandshake(kStart, Credentials{"alice", "pw", ""}, TlsPolicy::kIfRequired);
+  core.Feed(kTlsRequiredInfo, kStart);
+  // Nothing may be written before TLS: CONNECT carries credentials.
+  EXPECT_TRUE(core.awaiting_tls());
+  EXPECT_EQ(core.state(), CoreState::kAwaitingTls);
+  EXPECT_FALSE(core.has_output());
+  EXPECT_THAT(TakeEvents(core), IsEmpty());
+  // Publishes meanwhile are buffered, not written.
+  ASSERT_TRUE(core.Publish("a", "", nullptr, "x").ok());
+  EXPECT_FALSE(core.has_output());
+  core.TlsStarted(kStart);
+  EXPECT_FALSE(core.awaiting_tls());
+  const std::string out = TakeOutput(core);
+  EXPECT_THAT(out, StartsWith("CONNECT {"));
+  EXPECT_THAT(out, HasSubstr("\"user\":\"alice\""));
+  EXPECT_THAT(out, ::testing::EndsWith("PING\r\n"));
+  core.Feed("PONG\r\n", kStart);
+  EXPECT_TRUE(core.is_connected());
+  EXPECT_THAT(TakeEvents(core), ElementsAre("connected"));
+  EXPECT_EQ(TakeOutput(core), "PUB a 1\r\nx\r\n");
+}
+
+TEST(ClientCore, UpgradesWhenTlsIsRequiredByTheClientAndAvailable) {
+  ClientCore core(TestOptions());
+  core.StartHandshake(kStart, Credentials{}, TlsPolicy::kRequired);
+  core.Feed(kTlsAvailableInfo, kStart);
+  EXPECT_TRUE(core.awaiting_tls());
+  EXPECT_FALSE(core.has_output());
+  core.TlsStarted(kStart);
+  EXPECT_THAT(TakeOutput(core), StartsWith("CONNECT {"));
+}
+
+TEST(ClientCore, FailsWhenTheClientRequiresTlsAndTheServerOffersNone) {
+  ClientCore core(TestOptions());
+  core.StartHandshake(kStart, Credentials{}, TlsPolicy::kRequired);
+  core.Feed(kInfo, kStart);
+  EXPECT_FALSE(core.has_output());
+  std::vector<ClientEvent> events;
+  core.TakeEvents(events);
+  ASSERT_EQ(events.size(), 1u);
+  const auto* lost = std::get_if<DisconnectedEvent>(&events[0]);
+  ASSERT_NE(lost, nullptr);
+  EXPECT_EQ(lost->reason.code(), StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(lost->reason.message()), HasSubstr("secure connection not available"));
+  EXPECT_EQ(core.state(), CoreState::kDisconnected);
+}
+
+TEST(ClientCore, DoesNotUpgradeWhenTlsIsOptional) {
+  ClientCore core(TestOptions());
+  core.StartHandshake(kStart, Credentials{}, TlsPolicy::kIfRequired);
+  core.Feed(kTlsAvailableInfo, kStart);
+  EXPECT_FALSE(core.awaiting_tls());
+  EXPECT_THAT(TakeOutput(core), StartsWith("CONNECT {"));
+}
+
+TEST(ClientCore, IgnoresInfoTlsFieldsWhenTheTransportSecuresItself) {
+  ClientCore core(TestOptions());
+  core.StartHandshake(kStart, Credentials{}, TlsPolicy::kBelowProtocol);
+  core.Feed(kTlsRequiredInfo, kStart);
+  EXPECT_FALSE(core.awaiting_tls());
+  EXPECT_THAT(TakeOutput(core), StartsWith("CONNECT {"));
+}
+
+TEST(ClientCore, DropsPlaintextSentAfterInfoAndTimesOutWithoutTls) {
+  ClientCore core(TestOptions());
+  core.StartHandshake(kStart, Credentials{}, TlsPolicy::kIfRequired);
+  // A server must not send anything after INFO before the TLS handshake.
+  core.Feed(std::string(kTlsRequiredInfo) + "PING\r\n", kStart);
+  EXPECT_TRUE(core.awaiting_tls());
+  EXPECT_FALSE(core.has_output());  // the PING is not answered in plaintext
+  // The handshake deadline still runs while TLS is pending.
+  core.OnTimer(kStart + std::chrono::seconds(2));
+  EXPECT_THAT(TakeEvents(core), ElementsAre("disconnected TIMEOUT reconnect"));
+  EXPECT_FALSE(core.has_output());
+  core.TlsStarted(kStart);  // ignored when not waiting for TLS
+  EXPECT_FALSE(core.has_output());
+}
+
+TEST(ClientCore, TlsStartedDropsPlaintextLeftAfterInfo) {
+  ClientCore core(TestOptions());
+  core.StartHandshake(kStart, Credentials{}, TlsPolicy::kRequired);
+  core.Feed(std::string(kTlsRequiredInfo) + "-ERR 'x'\r\nPI", kStart);
+  ASSERT_TRUE(core.awaiting_tls());
+  core.TlsStarted(kStart);
+  TakeOutput(core);
+  core.Feed("PONG\r\n", kStart);
+  EXPECT_THAT(TakeEvents(core), ElementsAre("connected"));
+}
+
 TEST(ClientCore, AnswersServerPingsWithPong) {
   ClientCore core(TestOptions());
   Connect(core);
@@ -295,6 +391,35 @@ TEST(ClientCore, AutoUnsubscribesAfterMaxMessages) {
   core.Feed("MSG a 1 1\r\n1\r\nMSG a 1 1\r\n2\r\nMSG a 1 1\r\n3\r\n", kStart);
   EXPECT_THAT(TakeEvents(core), ElementsAre("msg 1 a [1]", "msg 1 a [2]", "done 1"));
   EXPECT_FALSE(core.HasSubscription(*sid));
+}
+
+TEST(ClientCore, AutoUnsubscribeAtOrBelowTheDeliveredCountEndsNowWithDone) {
+  ClientCore core(TestOptions());
+  Connect(core);
+  auto sid = core.Subscribe("a", "");
+  ASSERT_TRUE(sid.ok());
+  core.Feed("MSG a 1 1\r\n1\r\nMSG a 1 1\r\n2\r\n", kStart);
+  TakeOutput(core);
+  TakeEvents(core);
+  ASSERT_TRUE(core.Unsubscribe(*sid, 2).ok());
+  EXPECT_EQ(TakeOutput(core), "UNSUB 1\r\n");
+  EXPECT_THAT(TakeEvents(core), ElementsAre("done 1"));
+  EXPECT_FALSE(core.HasSubscription(*sid));
+  core.Feed("MSG a 1 1\r\n3\r\n", kStart);
+  EXPECT_THAT(TakeEvents(core), IsEmpty());
+
+  // Below the delivered count too, and while disconnected (no UNSUB then).
+  auto other = core.Subscribe("b", "");
+  ASSERT_TRUE(other.ok());
+  core.Feed("MSG b 2 1\r\n1\r\nMSG b 2 1\r\n2\r\n", kStart);
+  TakeEvents(core);
+  core.OnTransportClosed();
+  TakeOutput(core);
+  TakeEvents(core);
+  ASSERT_TRUE(core.Unsubscribe(*other, 1).ok());
+  EXPECT_EQ(TakeOutput(core), "");
+  EXPECT_THAT(TakeEvents(core), ElementsAre("done 2"));
+  EXPECT_FALSE(core.HasSubscription(*other));
 }
 
 TEST(ClientCore, UnsubscribesNowWithoutMax) {

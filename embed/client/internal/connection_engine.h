@@ -1,15 +1,16 @@
 #pragma once
 // ConnectionEngine: the native driver behind client::Connection. It runs
-// ClientCore on its own Asio I/O thread over TCP and hands user work to a
-// Dispatcher thread; it holds no protocol rules. It connects, reads, writes
-// (one write per wake-up of everything publishers appended meanwhile), arms
-// the core's timer, reconnects, and turns core events into completions and
-// dispatcher items. Public methods are thread-safe.
+// ClientCore on its own Asio I/O thread over any transport (transport.h:
+// TCP, TLS, WebSocket, in-process) and hands user work to a Dispatcher
+// thread; it holds no protocol rules and touches no socket. It dials, reads,
+// writes (one write per wake-up of everything publishers appended
+// meanwhile), starts TLS when the core asks for it, arms the core's timer,
+// reconnects, and turns core events into completions and dispatcher items.
+// Public methods are thread-safe.
 
 #include <array>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -32,13 +33,13 @@
 #include "embed/client/connection_options.h"
 #include "embed/client/internal/client_core.h"
 #include "embed/client/internal/dispatcher.h"
+#include "embed/client/internal/transport.h"
 #include "embed/client/reconnect_policy.h"
 #include "embed/client/server_url.h"
 
 namespace embed::client::internal {
 
 namespace asio = boost::asio;
-using tcp = boost::asio::ip::tcp;
 
 // The outcome slot of a blocking Request or Flush.
 struct ReplySlot {
@@ -125,11 +126,17 @@ class ConnectionEngine : public std::enable_shared_from_this<ConnectionEngine> {
 
   void StartConnectAttempt(std::size_t index);
 
-  void ConnectFailed(std::uint64_t generation, const boost::system::error_code& error);
+  void TransportConnected(std::uint64_t generation, std::unique_ptr<ClientStream> stream);
 
-  void TransportConnected(std::uint64_t generation);
-
+  // Waits for readability, then ReadAvailable().
   void StartRead(std::uint64_t generation);
+  // Reads what the stream has (bounded per wake-up) into the core.
+  void ReadAvailable(std::uint64_t generation);
+  void StreamFailed(std::uint64_t generation, const boost::system::error_code& error);
+  // With mutex_ held: the core read INFO and waits for TLS. Starts it.
+  Status StartTlsLocked();
+  // Closes the stream and destroys it later (never inside its own callbacks).
+  void RetireStream();
 
   void StartWriteLocked();
 
@@ -152,7 +159,7 @@ class ConnectionEngine : public std::enable_shared_from_this<ConnectionEngine> {
   // The write in flight when CloseFromIo() ran has completed.
   void ClosingWriteDone(const boost::system::error_code& error);
   void WriteCloseBytes();
-  // Closes the socket and stops the I/O thread. Idempotent.
+  // Closes the stream and stops the I/O thread. Idempotent.
   void FinishClose();
 
   const ConnectionOptions options_;
@@ -160,9 +167,14 @@ class ConnectionEngine : public std::enable_shared_from_this<ConnectionEngine> {
 
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
-  tcp::socket socket_;
-  tcp::resolver resolver_;
-  asio::steady_timer connect_timer_;
+  // Made once: at Start() when a URL or the options need TLS, else when a
+  // server requires it.
+  std::shared_ptr<net::TlsContext> tls_context_;
+  // I/O thread only: the transport, and the dial in progress.
+  std::unique_ptr<ClientStream> stream_;
+  std::shared_ptr<PendingDial> dial_;
+  // Bounds the writes of Close().
+  asio::steady_timer close_timer_;
   asio::steady_timer core_timer_;
   asio::steady_timer reconnect_timer_;
   std::thread io_thread_;
@@ -191,13 +203,12 @@ class ConnectionEngine : public std::enable_shared_from_this<ConnectionEngine> {
   // I/O thread only.
   std::uint64_t generation_ = 0;
   bool is_closed_flag_ = false;
-  bool connect_timed_out_ = false;
-  // Between the start of a connect attempt and its outcome.
-  bool is_connect_pending_ = false;
   Status last_error_;
   ReconnectPolicy reconnect_policy_;
   std::mt19937_64 rng_;
   static constexpr std::size_t kReadBufferBytes = 64 * 1024;
+  // Reads per readiness wake-up before timers and writes get a turn.
+  static constexpr int kMaxReadsPerWake = 16;
   std::array<char, kReadBufferBytes> read_buffer_{};
   std::string write_buffer_;
   // Close: the bytes left to write, and the write in flight then.

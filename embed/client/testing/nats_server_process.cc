@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <chrono>
 #include <fcntl.h>
+#include <fstream>
 #include <thread>
 
 extern char** environ;
@@ -75,10 +77,80 @@ Result<std::unique_ptr<NatsServerProcess>> NatsServerProcess::Start(
   return server;
 }
 
-NatsServerProcess::~NatsServerProcess() { Kill(); }
+Result<std::unique_ptr<NatsServerProcess>> NatsServerProcess::StartWithTransports(
+    const TestServerTransports& transports, std::uint16_t port) {
+  if (port == 0) {
+    EMBED_ASSIGN_OR_RETURN(port, PickFreePort());
+  }
+  std::unique_ptr<NatsServerProcess> server(new NatsServerProcess(port, {}));
+  server->transports_ = transports;
+  if (transports.websocket) {
+    // nats-server 2.9 needs an explicit WebSocket port.
+    EMBED_ASSIGN_OR_RETURN(server->ws_port_, PickFreePort());
+    while (server->ws_port_ == port) {
+      EMBED_ASSIGN_OR_RETURN(server->ws_port_, PickFreePort());
+    }
+  }
+  EMBED_RETURN_IF_ERROR(server->WriteConfig());
+  server->extra_args_ = {"-c", server->config_path_};
+  EMBED_RETURN_IF_ERROR(server->Spawn());
+  return server;
+}
+
+NatsServerProcess::~NatsServerProcess() {
+  Kill();
+  if (!config_path_.empty()) std::remove(config_path_.c_str());
+}
 
 std::string NatsServerProcess::url() const {
-  return "nats://127.0.0.1:" + std::to_string(port_);
+  const bool tls = !transports_.cert_file.empty();
+  return (tls ? "tls://127.0.0.1:" : "nats://127.0.0.1:") + std::to_string(port_);
+}
+
+std::string NatsServerProcess::ws_url() const {
+  if (!transports_.websocket) return {};
+  return (transports_.ws_tls ? "wss://127.0.0.1:" : "ws://127.0.0.1:") + std::to_string(ws_port_);
+}
+
+Status NatsServerProcess::WriteConfig() {
+  const auto quoted = [](const std::string& text) { return "\"" + text + "\""; };
+  const TestServerTransports& t = transports_;
+  std::string config;
+  if (!t.cert_file.empty()) {
+    config += "tls {\n";
+    config += "  cert_file: " + quoted(t.cert_file) + "\n";
+    config += "  key_file: " + quoted(t.key_file) + "\n";
+    if (!t.ca_file.empty()) config += "  ca_file: " + quoted(t.ca_file) + "\n";
+    if (t.verify_clients) config += "  verify: true\n";
+    config += "  timeout: 5\n";
+    config += "}\n";
+  }
+  if (t.websocket) {
+    config += "websocket {\n";
+    config += "  host: \"127.0.0.1\"\n";
+    config += "  port: " + std::to_string(ws_port_) + "\n";
+    config += std::string("  compression: ") + (t.ws_compression ? "true" : "false") + "\n";
+    if (t.ws_tls) {
+      config += "  tls {\n";
+      config += "    cert_file: " + quoted(t.cert_file) + "\n";
+      config += "    key_file: " + quoted(t.key_file) + "\n";
+      config += "  }\n";
+    } else {
+      config += "  no_tls: true\n";
+    }
+    config += "}\n";
+  }
+  config_text_ = config;
+  char path[] = "/tmp/embed-nats-server-XXXXXX";
+  const int fd = ::mkstemp(path);
+  if (fd < 0) return IoError("cannot create a nats-server config file");
+  ::close(fd);
+  config_path_ = path;
+  std::ofstream out(config_path_, std::ios::trunc);
+  out << config;
+  out.close();
+  if (!out) return IoError("cannot write the nats-server config file");
+  return Status::Ok();
 }
 
 Status NatsServerProcess::Spawn() {
@@ -104,7 +176,7 @@ Status NatsServerProcess::Spawn() {
   // that stands in for synchronisation.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (Accepts(port_)) return Status::Ok();
+    if (Accepts(port_) && (ws_port_ == 0 || Accepts(ws_port_))) return Status::Ok();
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
@@ -140,6 +212,11 @@ TestServerKind NatsServerKind() {
       args = {"--user", auth.user, "--pass", auth.password};
     }
     EMBED_ASSIGN_OR_RETURN(auto server, NatsServerProcess::Start(0, std::move(args)));
+    return std::unique_ptr<TestServer>(std::move(server));
+  };
+  kind.start_with_transports =
+      [](const TestServerTransports& transports) -> Result<std::unique_ptr<TestServer>> {
+    EMBED_ASSIGN_OR_RETURN(auto server, NatsServerProcess::StartWithTransports(transports));
     return std::unique_ptr<TestServer>(std::move(server));
   };
   return kind;

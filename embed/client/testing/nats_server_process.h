@@ -26,6 +26,11 @@ class NatsServerProcess final : public TestServer {
   // a free one. kUnavailable when it does not accept within 10 s.
   static Result<std::unique_ptr<NatsServerProcess>> Start(
       std::uint16_t port = 0, std::vector<std::string> extra_args = {});
+  // Starts it with a generated config file (tls and websocket blocks; the
+  // WebSocket port is picked once, so Restart() keeps it). kUnavailable when
+  // a listener does not accept within 10 s.
+  static Result<std::unique_ptr<NatsServerProcess>> StartWithTransports(
+      const TestServerTransports& transports, std::uint16_t port = 0);
 
   ~NatsServerProcess() override;
   NatsServerProcess(const NatsServerProcess&) = delete;
@@ -37,17 +42,27 @@ class NatsServerProcess final : public TestServer {
   Status Restart() override;
 
   std::uint16_t port() const { return port_; }
-  // "nats://127.0.0.1:<port>".
+  std::uint16_t ws_port() const { return ws_port_; }
+  // "nats://127.0.0.1:<port>", "tls://..." when TLS is on.
   std::string url() const override;
+  // "ws://127.0.0.1:<ws_port>" or "wss://..."; "" without WebSocket.
+  std::string ws_url() const override;
+  // The generated config ("" when started without one); for failure messages.
+  const std::string& config_text() const { return config_text_; }
 
  private:
   NatsServerProcess(std::uint16_t port, std::vector<std::string> extra_args)
       : port_(port), extra_args_(std::move(extra_args)) {}
   Status Spawn();
+  Status WriteConfig();
 
   std::uint16_t port_;
   std::vector<std::string> extra_args_;
   int pid_ = -1;
+  TestServerTransports transports_;
+  std::uint16_t ws_port_ = 0;
+  std::string config_text_;
+  std::string config_path_;
 };
 
 }  // namespace embed::client::testing

@@ -17,8 +17,13 @@ namespace embed::client::testing {
 class TestServer {
  public:
   virtual ~TestServer() = default;
-  // "nats://127.0.0.1:<port>".
+  // "nats://127.0.0.1:<port>" ("tls://..." when TLS is on the NATS port).
   virtual std::string url() const = 0;
+  // "ws://127.0.0.1:<port>" or "wss://..."; "" without a WebSocket listener.
+  virtual std::string ws_url() const { return {}; }
+  // "inproc://<name>" (the same name after Restart()); "" when the server
+  // does not run in this process.
+  virtual std::string inproc_url() const { return {}; }
   // Stops accepting and drops every connection at once. Idempotent.
   virtual void Kill() = 0;
   // Serves again on the same port; returns once it accepts connections.
@@ -32,12 +37,32 @@ struct TestServerAuth {
   std::string token;
 };
 
+// Listeners a test server offers besides plain NATS (files are PEM).
+struct TestServerTransports {
+  // TLS on the NATS port when cert_file is set (the server sends INFO in
+  // plaintext, then expects the handshake); with verify_clients the server
+  // requires a client certificate signed by ca_file (mutual TLS).
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+  bool verify_clients = false;
+  // A WebSocket listener on its own ephemeral port: ws://, or wss:// with
+  // ws_tls (using cert_file and key_file).
+  bool websocket = false;
+  bool ws_tls = false;
+  bool ws_compression = false;
+};
+
 // A named way to start a fresh server on an ephemeral loopback port, open or
-// requiring credentials.
+// requiring credentials, or with more listeners (start_with_transports may
+// be empty: the kind has none; the server's url() is then tls://... when TLS
+// is on, and ws_url() gives the WebSocket URL).
 struct TestServerKind {
   std::string name;
   std::function<Result<std::unique_ptr<TestServer>>()> start;
   std::function<Result<std::unique_ptr<TestServer>>(const TestServerAuth&)> start_with_auth;
+  std::function<Result<std::unique_ptr<TestServer>>(const TestServerTransports&)>
+      start_with_transports;
 };
 
 // Lets GoogleTest print the kind by name.

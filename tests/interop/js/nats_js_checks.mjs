@@ -1,19 +1,36 @@
-// Interop checks of npm `nats` (nats.js v2) against a NATS server: publish/subscribe with
-// wildcards, queue groups, request/reply and no-responders, headers, auto-unsubscribe (`max`),
-// large payloads.
+// Interop checks of the NATS JavaScript clients against a NATS server: npm `nats` (nats.js v2)
+// over TCP, or npm `nats.ws` (the client browsers use) over WebSocket, chosen by the URL scheme.
+// Both run the same checks: publish/subscribe with wildcards, queue groups, request/reply and
+// no-responders, headers, auto-unsubscribe (`max`), large payloads, a 1 MiB message.
 // The same script runs against nats-server (which proves the checks) and Embed's broker.
 //
-//   node nats_js_checks.mjs nats://127.0.0.1:4222
+//   node nats_js_checks.mjs nats://127.0.0.1:4222   (npm nats)
+//   node nats_js_checks.mjs ws://127.0.0.1:8080     (npm nats.ws; ws:// or wss://)
 //
 // Prints one line per check; exits 0 only if every check passes. Waits use flush round trips
 // and counts, not sleeps: subscription callbacks run as messages are parsed, so once a flush on
 // the subscriber's connection resolved, everything the server sent before its PONG was handled.
 
+const url = process.argv[2];
+if (!url) {
+  console.error("usage: node nats_js_checks.mjs <nats://host:port | ws://host:port>");
+  process.exit(2);
+}
+const overWebSocket = /^wss?:\/\//.test(url);
+const library = overWebSocket ? "nats.ws" : "nats";
+
 let nats;
 try {
-  nats = await import("nats");
+  if (overWebSocket) {
+    // Node has no global WebSocket here: the `ws` package provides it to nats.ws.
+    globalThis.WebSocket = (await import("ws")).WebSocket;
+    nats = await import("nats.ws");
+  } else {
+    nats = await import("nats");
+  }
 } catch (error) {
-  console.error(`npm package "nats" is missing (${error.message}): run scripts/deps, ` +
+  const packages = overWebSocket ? '"nats.ws" or "ws"' : '"nats"';
+  console.error(`npm package ${packages} is missing (${error.message}): run scripts/deps, ` +
                 "which runs `npm ci` in tests/interop/js");
   process.exit(2);
 }
@@ -31,7 +48,7 @@ function fail(check, message) {
 function expectEqual(check, what, actual, expected) {
   const a = JSON.stringify(actual);
   const e = JSON.stringify(expected);
-  if (a !== e) fail(check, `${what}: got ${a}, want ${e}`);
+  if (a !== e) fail(check, `${what}: got ${a.slice(0, 300)}, want ${e.slice(0, 300)}`);
   return a === e;
 }
 
@@ -91,8 +108,10 @@ async function checkPubSub(url) {
     publisher.publish("interop.pubsub", codec.encode("late"));
     await publisher.flush();
     await subscriber.flush();
-    ok = expectEqual(check, "messages after unsubscribe",
+    ok = expectEqual(check, "messages the server sent after unsubscribe",
                      subscriber.stats().inMsgs - inboundBefore, 0) && ok;
+    ok = expectEqual(check, "messages delivered after unsubscribe", exact.received.length,
+                     expected.length) && ok;
     if (ok) console.log("ok   pubsub: 100 messages in order, wildcards, unsubscribe");
   });
 }
@@ -141,7 +160,7 @@ async function checkRequestReply(url) {
       callback: (error, message) => {
         if (error) return;
         const replyHeaders = headers();
-        replyHeaders.set("X-Replied-By", "nats.js");
+        replyHeaders.set("X-Replied-By", library);
         message.respond(codec.encode(`echo:${codec.decode(message.data)}`),
                         { headers: replyHeaders });
       },
@@ -153,7 +172,7 @@ async function checkRequestReply(url) {
       const reply = await requester.request("interop.echo", codec.encode(`request-${i}`),
                                             { timeout: TIMEOUT_MS });
       if (!expectEqual(check, "reply", codec.decode(reply.data), `echo:request-${i}`) ||
-          !expectEqual(check, "X-Replied-By", reply.headers?.get("X-Replied-By"), "nats.js")) {
+          !expectEqual(check, "X-Replied-By", reply.headers?.get("X-Replied-By"), library)) {
         break;
       }
     }
@@ -248,14 +267,33 @@ async function checkLargePayloads(url) {
   });
 }
 
+async function checkLargeMessage(url) {
+  const check = "1 MiB message";
+  await withConnections(url, 2, async (publisher, subscriber) => {
+    // The server's max_payload bounds the message; both servers default to 1 MiB.
+    const size = Math.min(1024 * 1024, publisher.info.max_payload);
+    if (size < 1024 * 1024) fail(check, `max_payload is only ${publisher.info.max_payload}`);
+    const data = Uint8Array.from({ length: size }, (_, i) => (i * 31 + 7) & 0xff);
+    const received = [];
+    subscriber.subscribe("interop.mebibyte",
+                         { callback: (_, message) => received.push(message) });
+    await subscriber.flush();
+    publisher.publish("interop.mebibyte", data);
+    await publisher.flush();
+    await subscriber.flush();
+
+    const failuresBefore = failures.length;
+    if (expectEqual(check, "messages", received.length, 1) &&
+        Buffer.compare(Buffer.from(received[0].data), Buffer.from(data)) !== 0) {
+      fail(check, `received ${received[0].data.length} bytes, or not the bytes sent`);
+    }
+    if (failures.length === failuresBefore) console.log(`ok   large message: ${size} bytes intact`);
+  });
+}
+
 async function main() {
-  const url = process.argv[2];
-  if (!url) {
-    console.error("usage: node nats_js_checks.mjs <nats-url>");
-    process.exit(2);
-  }
   const checks = [checkPubSub, checkQueueGroups, checkRequestReply, checkHeaders,
-                  checkAutoUnsubscribe, checkLargePayloads];
+                  checkAutoUnsubscribe, checkLargePayloads, checkLargeMessage];
   for (const check of checks) {
     try {
       await check(url);
@@ -264,10 +302,10 @@ async function main() {
     }
   }
   if (failures.length > 0) {
-    console.error(`nats_js_checks: ${failures.length} check(s) failed against ${url}`);
+    console.error(`nats_js_checks (${library}): ${failures.length} check(s) failed against ${url}`);
     process.exit(1);
   }
-  console.log(`nats_js_checks: all checks passed against ${url}`);
+  console.log(`nats_js_checks (${library}): all checks passed against ${url}`);
 }
 
 await main();

@@ -8,7 +8,6 @@
  * Prints one line per check and exits 0 only if every check passes. Waits use completion
  * (flush round trips, counts), not sleeps; the timeouts only bound a broken server.
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,8 +16,9 @@
 
 #include <nats/nats.h>
 
+#include "libnats_check_util.h"
+
 enum {
-  kTimeoutMs = 5000,
   kPubSubMessages = 100,
   kQueueMembers = 4,
   kQueueMessages = 200,
@@ -29,36 +29,10 @@ enum {
   kLargeMessages = 3,
 };
 
-static int failure_count = 0;
-
-/* Reports a failed expectation of `check` and counts it. */
-static void Fail(const char *check, const char *format, ...) {
-  va_list arguments;
-  va_start(arguments, format);
-  fprintf(stderr, "FAIL %s: ", check);
-  vfprintf(stderr, format, arguments);
-  fputc('\n', stderr);
-  va_end(arguments);
-  ++failure_count;
-}
-
-/* Returns true when `status` is NATS_OK, else reports `what` as a failure of `check`. */
-static bool Ok(const char *check, const char *what, natsStatus status) {
-  if (status == NATS_OK) return true;
-  Fail(check, "%s: %s (%s)", what, natsStatus_GetText(status), nats_GetLastError(NULL));
-  return false;
-}
-
 static natsConnection *Connect(const char *check, const char *url) {
   natsConnection *connection = NULL;
   if (!Ok(check, "connect", natsConnection_ConnectTo(&connection, url))) return NULL;
   return connection;
-}
-
-static void Disconnect(natsConnection *connection) {
-  if (connection == NULL) return;
-  natsConnection_Close(connection);
-  natsConnection_Destroy(connection);
 }
 
 /* Returns how many messages the server has sent on `connection` (after a flush round trip,
@@ -75,24 +49,6 @@ static uint64_t InboundMessages(const char *check, natsConnection *connection) {
   }
   natsStatistics_Destroy(statistics);
   return inbound_messages;
-}
-
-/* Receives the next message of `subscription` and checks its subject and payload. */
-static bool ExpectMessage(const char *check, natsSubscription *subscription, const char *subject,
-                          const char *payload) {
-  natsMsg *message = NULL;
-  if (!Ok(check, "next message", natsSubscription_NextMsg(&message, subscription, kTimeoutMs))) {
-    return false;
-  }
-  bool matches = strcmp(natsMsg_GetSubject(message), subject) == 0 &&
-                 natsMsg_GetDataLength(message) == (int)strlen(payload) &&
-                 memcmp(natsMsg_GetData(message), payload, strlen(payload)) == 0;
-  if (!matches) {
-    Fail(check, "got '%s' on '%s', want '%s' on '%s'", natsMsg_GetData(message),
-         natsMsg_GetSubject(message), payload, subject);
-  }
-  natsMsg_Destroy(message);
-  return matches;
 }
 
 /* Checks that nothing more is queued on `subscription` (call after a flush round trip). */
@@ -279,24 +235,6 @@ done:
   Disconnect(publisher);
 }
 
-/* Replies "echo:<payload>" with a header "X-Replied-By: libnats". */
-static void Echo(natsConnection *connection, natsSubscription *subscription, natsMsg *request,
-                 void *closure) {
-  (void)subscription;
-  (void)closure;
-  char payload[256];
-  int length = snprintf(payload, sizeof payload, "echo:%.*s", natsMsg_GetDataLength(request),
-                        natsMsg_GetData(request));
-  natsMsg *reply = NULL;
-  if (natsMsg_GetReply(request) != NULL &&
-      natsMsg_Create(&reply, natsMsg_GetReply(request), NULL, payload, length) == NATS_OK) {
-    natsMsgHeader_Set(reply, "X-Replied-By", "libnats");
-    natsConnection_PublishMsg(connection, reply);
-    natsMsg_Destroy(reply);
-  }
-  natsMsg_Destroy(request);
-}
-
 /* Request/reply through a responder on another connection; a request nobody listens to fails
  * fast with no-responders (the server sends a 503 status message). */
 static void CheckRequestReply(const char *url) {
@@ -306,32 +244,13 @@ static void CheckRequestReply(const char *url) {
   natsSubscription *service = NULL;
   if (requester == NULL || responder == NULL ||
       !Ok(check, "subscribe",
-          natsConnection_Subscribe(&service, responder, "interop.echo", Echo, NULL)) ||
+          natsConnection_Subscribe(&service, responder, "interop.echo", EchoResponder,
+                                   (void *)"libnats")) ||
       !Ok(check, "flush responder", natsConnection_FlushTimeout(responder, kTimeoutMs))) {
     goto done;
   }
   int failures_before = failure_count;
-  for (int i = 0; i < kRequests; ++i) {
-    char payload[32];
-    char expected[64];
-    snprintf(payload, sizeof payload, "request-%d", i);
-    snprintf(expected, sizeof expected, "echo:%s", payload);
-    natsMsg *reply = NULL;
-    if (!Ok(check, "request",
-            natsConnection_RequestString(&reply, requester, "interop.echo", payload, kTimeoutMs))) {
-      break;
-    }
-    const char *replied_by = NULL;
-    if (natsMsg_GetDataLength(reply) != (int)strlen(expected) ||
-        memcmp(natsMsg_GetData(reply), expected, strlen(expected)) != 0) {
-      Fail(check, "reply '%s', want '%s'", natsMsg_GetData(reply), expected);
-    } else if (natsMsgHeader_Get(reply, "X-Replied-By", &replied_by) != NATS_OK ||
-               strcmp(replied_by, "libnats") != 0) {
-      Fail(check, "reply lacks the X-Replied-By header");
-    }
-    natsMsg_Destroy(reply);
-    if (failure_count != failures_before) break;
-  }
+  ExpectEchoes(check, requester, "interop.echo", kRequests, "libnats");
 
   natsMsg *reply = NULL;
   natsStatus status =
@@ -512,22 +431,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *url = argv[1];
-  if (nats_Open(-1) != NATS_OK) {
-    fprintf(stderr, "nats_Open failed\n");
-    return 2;
-  }
+  if (!OpenLibrary()) return 2;
   CheckPubSub(url);
   CheckQueueGroups(url);
   CheckRequestReply(url);
   CheckHeaders(url);
   CheckAutoUnsubscribe(url);
   CheckLargePayloads(url);
-  nats_Close();
-
-  if (failure_count != 0) {
-    fprintf(stderr, "libnats_checks: %d check(s) failed against %s\n", failure_count, url);
-    return 1;
-  }
-  printf("libnats_checks: all checks passed against %s\n", url);
-  return 0;
+  return FinishChecks("libnats_checks", url, "");
 }
