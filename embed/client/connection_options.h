@@ -72,6 +72,10 @@ struct ConnectionOptions {
   // Deliver this connection's own publishes to its own subscriptions.
   bool echo = true;
 
+  // Bounds each of the two phases of an attempt: reaching the server (DNS,
+  // TCP connect, for wss:// the TLS handshake, for ws(s):// the upgrade),
+  // then the NATS handshake (INFO, for tls:// the TLS handshake, CONNECT and
+  // its PONG). An attempt can so take up to twice this.
   std::chrono::milliseconds connect_timeout{2'000};
   // Reconnect: attempts per server, -1 = forever. A server is retried after
   // reconnect_wait + random jitter; the wait doubles with each further failed
