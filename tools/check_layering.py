@@ -47,9 +47,7 @@ def main(root: pathlib.Path) -> int:
             if target == component:
                 continue
             allowed = ALLOWED.get(component, set())
-            # Tests, fuzzers, and test-only helpers beside them (*_test_*.h).
-            is_test = path.name.endswith(("_test.cc", "_fuzz.cc")) or (
-                "_test_" in path.name and path.suffix == ".h")
+            is_test = path.name.endswith(("_test.cc", "_fuzz.cc"))
             if allowed is not None and target not in allowed and not (is_test and target == "testing"):
                 problems.append(f"{rel}: {component} may not include embed/{target}/{header}")
             for prefix, portable in PORTABLE_DIRS.items():

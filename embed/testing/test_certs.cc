@@ -1,6 +1,8 @@
 #include "embed/testing/test_certs.h"
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -168,6 +170,31 @@ Result<TestCerts> GenerateTestCerts(const std::string& dir) {
   EMBED_RETURN_IF_ERROR(
       MakeCa(dir + "/other_ca.key", certs.other_ca_cert, "Embed Other Test CA", config, log));
   return certs;
+}
+
+const TestCerts& SharedTestCerts() {
+  struct Holder {
+    Holder() {
+      char pattern[] = "/tmp/embed-test-certs-XXXXXX";
+      if (::mkdtemp(pattern) == nullptr) Die(std::string("mkdtemp: ") + std::strerror(errno));
+      dir = pattern;
+      Result<TestCerts> generated = GenerateTestCerts(dir);
+      if (!generated.ok()) Die(generated.status().ToString());
+      certs = std::move(generated).value();
+    }
+    ~Holder() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+    [[noreturn]] static void Die(const std::string& why) {
+      std::fprintf(stderr, "SharedTestCerts: %s\n", why.c_str());
+      std::abort();
+    }
+    std::string dir;
+    TestCerts certs;
+  };
+  static const Holder holder;
+  return holder.certs;
 }
 
 }  // namespace embed::testing

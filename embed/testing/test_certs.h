@@ -32,4 +32,10 @@ struct TestCerts {
 // message names the step and ends with openssl's output).
 Result<TestCerts> GenerateTestCerts(const std::string& dir);
 
+// The certificates of this process: generated on first use into a fresh
+// temporary directory that is removed when the process exits. Tests share
+// them instead of each making their own. Thread-safe. When they cannot be
+// made (no openssl), prints why and aborts: no TLS test can run then.
+const TestCerts& SharedTestCerts();
+
 }  // namespace embed::testing

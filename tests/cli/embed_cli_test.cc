@@ -471,7 +471,6 @@ class TempDir {
     std::ofstream(file) << text;
     return file;
   }
-  const std::string& path() const { return path_; }
 
  private:
   std::string path_;
@@ -520,10 +519,8 @@ TEST(EmbedCliServeTransports, ConfigFileCannotCreateAUserWithoutPassword) {
 }
 
 TEST(EmbedCliServeTransports, ServesTlsAndClientsUseTheirCaFlag) {
-  TempDir dir;
-  auto certs = testing::GenerateTestCerts(dir.path());
-  ASSERT_TRUE(certs.ok()) << certs.status().ToString();
-  EmbedServer server({"--tls-cert", certs->server_cert, "--tls-key", certs->server_key,
+  const testing::TestCerts& certs = testing::SharedTestCerts();
+  EmbedServer server({"--tls-cert", certs.server_cert, "--tls-key", certs.server_key,
                       "--ws-port", "0"});
   ASSERT_THAT(server.url(), StartsWith("tls://127.0.0.1:"));
   std::optional<std::string> ws = server.process().WaitForLine(kWebSocketPrefix, kTimeout);
@@ -531,9 +528,9 @@ TEST(EmbedCliServeTransports, ServesTlsAndClientsUseTheirCaFlag) {
   const std::string wss_url = ws->substr(std::string(kWebSocketPrefix).size());
   EXPECT_THAT(wss_url, StartsWith("wss://127.0.0.1:"));
 
-  const RunResult trusted = RunEmbed({"pub", "-s", server.url(), "--tls-ca", certs->ca_cert, "x", "y"});
+  const RunResult trusted = RunEmbed({"pub", "-s", server.url(), "--tls-ca", certs.ca_cert, "x", "y"});
   EXPECT_EQ(trusted.exit_code, 0) << trusted.err;
-  const RunResult over_wss = RunEmbed({"pub", "-s", wss_url, "--tls-ca", certs->ca_cert, "x", "y"});
+  const RunResult over_wss = RunEmbed({"pub", "-s", wss_url, "--tls-ca", certs.ca_cert, "x", "y"});
   EXPECT_EQ(over_wss.exit_code, 0) << over_wss.err;
   const RunResult untrusted = RunEmbed({"pub", "-s", server.url(), "x", "y"});
   EXPECT_EQ(untrusted.exit_code, 1);

@@ -4,7 +4,6 @@
 // a broker restart with buffered publishes), plus the TLS rules of the NATS
 // port (INFO in clear, handshake timeout, mTLS).
 #include <chrono>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -44,21 +43,6 @@ std::string TransportName(const ::testing::TestParamInfo<Transport>& info) {
   return "";
 }
 
-class TestCertsEnvironment {
- public:
-  static const TestCerts& Get() {
-    static const TestCerts certs = [] {
-      auto dir = std::filesystem::temp_directory_path() /
-                 ("embed-transport-certs-" + std::to_string(::getpid()));
-      std::filesystem::create_directories(dir);
-      auto generated = GenerateTestCerts(dir.string());
-      EXPECT_TRUE(generated.ok()) << generated.status().ToString();
-      return generated.ok() ? *generated : TestCerts{};
-    }();
-    return certs;
-  }
-};
-
 class BrokerTransports : public ::testing::TestWithParam<Transport> {
  protected:
   bool UsesTls() const {
@@ -73,7 +57,7 @@ class BrokerTransports : public ::testing::TestWithParam<Transport> {
     options.websocket.port = ws_port_;
     options.in_process_name = "transport-test-" + std::to_string(::getpid());
     if (UsesTls()) {
-      const TestCerts& certs = TestCertsEnvironment::Get();
+      const TestCerts& certs = SharedTestCerts();
       options.tls.cert_file = certs.server_cert;
       options.tls.key_file = certs.server_key;
     }
@@ -110,7 +94,7 @@ class BrokerTransports : public ::testing::TestWithParam<Transport> {
     options.reconnect_wait = 50ms;
     options.reconnect_jitter = 10ms;
     options.max_reconnect_attempts = -1;
-    if (UsesTls()) options.tls.ca_file = TestCertsEnvironment::Get().ca_cert;
+    if (UsesTls()) options.tls.ca_file = SharedTestCerts().ca_cert;
     return options;
   }
 
@@ -257,7 +241,7 @@ TEST(BrokerInProcess, UnknownNameIsUnavailableAndNamesAreUnique) {
 class BrokerTls : public ::testing::Test {
  protected:
   broker::BrokerOptions TlsOptions() {
-    const TestCerts& certs = TestCertsEnvironment::Get();
+    const TestCerts& certs = SharedTestCerts();
     broker::BrokerOptions options;
     options.port = 0;
     options.io_threads = 1;
@@ -275,7 +259,7 @@ class BrokerTls : public ::testing::Test {
     options.urls = {broker_->url()};
     options.allow_reconnect = false;
     options.connect_timeout = 3s;
-    options.tls.ca_file = TestCertsEnvironment::Get().ca_cert;
+    options.tls.ca_file = SharedTestCerts().ca_cert;
     return options;
   }
   std::unique_ptr<broker::Broker> broker_;
@@ -309,7 +293,7 @@ TEST_F(BrokerTls, DropsAClientThatNeverStartsTheHandshake) {
 }
 
 TEST_F(BrokerTls, RequiresAClientCertificateWhenVerifyingClients) {
-  const TestCerts& certs = TestCertsEnvironment::Get();
+  const TestCerts& certs = SharedTestCerts();
   broker::BrokerOptions options = TlsOptions();
   options.tls.ca_file = certs.ca_cert;
   options.tls.verify_clients = true;
@@ -329,7 +313,7 @@ TEST_F(BrokerTls, RequiresAClientCertificateWhenVerifyingClients) {
 TEST_F(BrokerTls, AClientThatDoesNotTrustTheCertificateFailsClearly) {
   Start(TlsOptions());
   ConnectionOptions options = ClientOptions();
-  options.tls.ca_file = TestCertsEnvironment::Get().other_ca_cert;
+  options.tls.ca_file = SharedTestCerts().other_ca_cert;
   auto connection = Connection::Connect(options);
   ASSERT_FALSE(connection.ok());
   EXPECT_THAT(connection.status().ToString(), HasSubstr("certificate verify failed"));

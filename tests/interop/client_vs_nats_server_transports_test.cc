@@ -11,12 +11,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <stdlib.h>  // mkdtemp
-
 #include <chrono>
-#include <filesystem>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,27 +40,16 @@ std::vector<TestServerKind> TransportServerKinds() {
   return kinds;
 }
 
+using embed::testing::SharedTestCerts;
+
 class ClientTransportInteropTest : public ::testing::TestWithParam<TestServerKind> {
  protected:
-  static void SetUpTestSuite() {
-    char dir[] = "/tmp/embed-client-certs-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    auto certs = embed::testing::GenerateTestCerts(dir);
-    ASSERT_TRUE(certs.ok()) << certs.status().ToString();
-    certs_ = std::move(certs).value();
-  }
-  static void TearDownTestSuite() {
-    std::error_code ignored;
-    if (certs_) std::filesystem::remove_all(certs_->dir, ignored);
-    certs_.reset();
-  }
-
   // TLS on the NATS port with the test certificates.
   static TestServerTransports Tls() {
     TestServerTransports transports;
-    transports.cert_file = certs_->server_cert;
-    transports.key_file = certs_->server_key;
-    transports.ca_file = certs_->ca_cert;
+    transports.cert_file = SharedTestCerts().server_cert;
+    transports.key_file = SharedTestCerts().server_key;
+    transports.ca_file = SharedTestCerts().ca_cert;
     return transports;
   }
   static TestServerTransports Ws(bool tls = false, bool compression = false) {
@@ -93,7 +78,7 @@ class ClientTransportInteropTest : public ::testing::TestWithParam<TestServerKin
   }
   static ConnectionOptions TlsClientOptions(std::string url) {
     ConnectionOptions options = Options(std::move(url));
-    options.tls.ca_file = certs_->ca_cert;
+    options.tls.ca_file = SharedTestCerts().ca_cert;
     return options;
   }
 
@@ -142,11 +127,7 @@ class ClientTransportInteropTest : public ::testing::TestWithParam<TestServerKin
       EXPECT_EQ(reply->payload, "re:" + std::to_string(i));
     }
   }
-
-  static std::optional<embed::testing::TestCerts> certs_;
 };
-
-std::optional<embed::testing::TestCerts> ClientTransportInteropTest::certs_;
 
 TEST_P(ClientTransportInteropTest, TlsVerifiesTheServerWithTheTestCa) {
   auto server = StartServer(Tls());
@@ -180,7 +161,7 @@ TEST_P(ClientTransportInteropTest, TlsWithAWrongCaFailsClearly) {
   auto server = StartServer(Tls());
   ASSERT_NE(server, nullptr);
   ConnectionOptions options = Options(server->url());
-  options.tls.ca_file = certs_->other_ca_cert;
+  options.tls.ca_file = SharedTestCerts().other_ca_cert;
   auto connection = Connection::Connect(options);
   ASSERT_FALSE(connection.ok());
   EXPECT_EQ(connection.status().code(), StatusCode::kUnavailable);
@@ -214,8 +195,8 @@ TEST_P(ClientTransportInteropTest, MutualTlsNeedsAClientCertificate) {
   // certificate") or, when the close overtakes it, a closed connection.
   EXPECT_EQ(without.status().code(), StatusCode::kUnavailable);
   EXPECT_THAT(std::string(without.status().message()), HasSubstr("cannot connect to tls://"));
-  options.tls.cert_file = certs_->client_cert;
-  options.tls.key_file = certs_->client_key;
+  options.tls.cert_file = SharedTestCerts().client_cert;
+  options.tls.key_file = SharedTestCerts().client_key;
   ExpectMessagingWorks(options, 1000);
 }
 
@@ -295,7 +276,7 @@ TEST_P(ClientTransportInteropTest, SecureWebSocketCarriesMessages) {
   ExpectMessagingWorks(TlsClientOptions(server->ws_url()), 1024 * 1024);
   // The server is checked there as on tls://.
   ConnectionOptions wrong_ca = Options(server->ws_url());
-  wrong_ca.tls.ca_file = certs_->other_ca_cert;
+  wrong_ca.tls.ca_file = SharedTestCerts().other_ca_cert;
   auto connection = Connection::Connect(wrong_ca);
   ASSERT_FALSE(connection.ok());
   EXPECT_EQ(connection.status().code(), StatusCode::kUnavailable)

@@ -18,20 +18,21 @@
 #include "embed/net/layered_stream.h"
 #include "embed/net/tcp_stream.h"
 #include "embed/net/tls/tls_context.h"
-#include "embed/net/tls/tls_test_certs.h"
+#include "embed/testing/test_certs.h"
 
 namespace embed::net {
 namespace {
 
+using embed::testing::SharedTestCerts;
+
 using namespace std::chrono_literals;
-using test::Certs;
 using TlsStream = LayeredStream<TcpStream, TlsCodec>;
 
 static_assert(StreamCodec<TlsCodec>);
 static_assert(ByteStream<TlsStream>);
 
 std::shared_ptr<TlsContext> ServerContext(bool verify_clients) {
-  const auto& certs = Certs();
+  const auto& certs = SharedTestCerts();
   TlsConfig config;
   config.cert_file = certs.server_cert;
   config.key_file = certs.server_key;
@@ -43,7 +44,7 @@ std::shared_ptr<TlsContext> ServerContext(bool verify_clients) {
 }
 
 std::shared_ptr<TlsContext> ClientContext(const std::string& ca_file, bool with_cert) {
-  const auto& certs = Certs();
+  const auto& certs = SharedTestCerts();
   TlsConfig config;
   config.ca_file = ca_file;
   if (with_cert) {
@@ -78,7 +79,7 @@ std::string ReadAllApp(TlsCodec& codec) {
 
 TEST(TlsCodecInMemory, HandshakesAndCarriesDataBothWaysEncrypted) {
   TlsCodec server = TlsCodec::Server(ServerContext(false), false);
-  TlsCodec client = TlsCodec::Client(ClientContext(Certs().ca_cert, false), "localhost", false);
+  TlsCodec client = TlsCodec::Client(ClientContext(SharedTestCerts().ca_cert, false), "localhost", false);
   EXPECT_TRUE(client.has_wire_output());  // the ClientHello, queued at once
   EXPECT_FALSE(client.handshake_done());
 
@@ -118,7 +119,7 @@ TEST(TlsCodecInMemory, HandshakesAndCarriesDataBothWaysEncrypted) {
 
 TEST(TlsCodecInMemory, PlaintextInfoFirstThenTlsTheNatsWay) {
   TlsCodec server = TlsCodec::Server(ServerContext(false), true);
-  TlsCodec client = TlsCodec::Client(ClientContext(Certs().ca_cert, false), "localhost", true);
+  TlsCodec client = TlsCodec::Client(ClientContext(SharedTestCerts().ca_cert, false), "localhost", true);
   EXPECT_FALSE(client.has_wire_output());  // nothing until StartHandshake()
 
   std::string wire;
@@ -171,7 +172,7 @@ TEST(TlsCodecInMemory, FloodBeforeTheFirstServerWriteIsBounded) {
 
 TEST(TlsCodecInMemory, OneContextServesSessionsOnManyThreadsAtOnce) {
   auto server_context = ServerContext(true);
-  auto client_context = ClientContext(Certs().ca_cert, true);
+  auto client_context = ClientContext(SharedTestCerts().ca_cert, true);
   constexpr int kThreads = 4;
   constexpr int kSessionsPerThread = 25;
   std::vector<int> successes(kThreads, 0);
@@ -264,7 +265,7 @@ class TlsOverTcp : public ::testing::Test {
 
 TEST_F(TlsOverTcp, NatsStylePlaintextInfoThenHandshakeThenEncryptedConnect) {
   Connect(TlsCodec::Server(ServerContext(false), true),
-          TlsCodec::Client(ClientContext(Certs().ca_cert, false), "localhost", true));
+          TlsCodec::Client(ClientContext(SharedTestCerts().ca_cert, false), "localhost", true));
   server_->Write("INFO {}\r\n");
   ASSERT_TRUE(RunUntil([&] { return client_->received == "INFO {}\r\n"; }))
       << "client got '" << client_->received << "'";
@@ -287,7 +288,7 @@ TEST_F(TlsOverTcp, NatsStylePlaintextInfoThenHandshakeThenEncryptedConnect) {
 
 TEST_F(TlsOverTcp, MutualTlsAcceptsTheClientCertificate) {
   Connect(TlsCodec::Server(ServerContext(true), false),
-          TlsCodec::Client(ClientContext(Certs().ca_cert, true), "localhost", false));
+          TlsCodec::Client(ClientContext(SharedTestCerts().ca_cert, true), "localhost", false));
   client_->Write("hello");
   ASSERT_TRUE(RunUntil([&] { return server_->received == "hello"; }))
       << server_->stream.codec().error_reason() << " / "
@@ -301,7 +302,7 @@ TEST_F(TlsOverTcp, MutualTlsAcceptsTheClientCertificate) {
 
 TEST_F(TlsOverTcp, MutualTlsRejectsAClientWithoutCertificate) {
   Connect(TlsCodec::Server(ServerContext(true), false),
-          TlsCodec::Client(ClientContext(Certs().ca_cert, false), "localhost", false));
+          TlsCodec::Client(ClientContext(SharedTestCerts().ca_cert, false), "localhost", false));
   client_->Write("hello");
   ASSERT_TRUE(RunUntil([&] { return server_->error && client_->error; }))
       << "server: " << server_->error.message() << " client: " << client_->error.message();
@@ -314,7 +315,7 @@ TEST_F(TlsOverTcp, MutualTlsRejectsAClientWithoutCertificate) {
 
 TEST_F(TlsOverTcp, ClientTrustingAnotherCaFailsVerification) {
   Connect(TlsCodec::Server(ServerContext(false), false),
-          TlsCodec::Client(ClientContext(Certs().other_ca_cert, false), "localhost", false));
+          TlsCodec::Client(ClientContext(SharedTestCerts().other_ca_cert, false), "localhost", false));
   client_->Write("hello");
   ASSERT_TRUE(RunUntil([&] { return server_->error && client_->error; }))
       << "server: " << server_->error.message() << " client: " << client_->error.message();
@@ -326,7 +327,7 @@ TEST_F(TlsOverTcp, ClientTrustingAnotherCaFailsVerification) {
 
 TEST_F(TlsOverTcp, HostNameMismatchIsRejected) {
   Connect(TlsCodec::Server(ServerContext(false), false),
-          TlsCodec::Client(ClientContext(Certs().ca_cert, false), "nats.example.com", false));
+          TlsCodec::Client(ClientContext(SharedTestCerts().ca_cert, false), "nats.example.com", false));
   ASSERT_TRUE(RunUntil([&] { return client_->error.operator bool(); }));
   EXPECT_EQ(client_->error.message(), "certificate verify failed");
   EXPECT_NE(client_->stream.codec().error_reason().find("hostname mismatch"), std::string::npos)
@@ -335,7 +336,7 @@ TEST_F(TlsOverTcp, HostNameMismatchIsRejected) {
 
 TEST_F(TlsOverTcp, IpLiteralInTheCertificateIsAccepted) {
   Connect(TlsCodec::Server(ServerContext(false), false),
-          TlsCodec::Client(ClientContext(Certs().ca_cert, false), "127.0.0.1", false));
+          TlsCodec::Client(ClientContext(SharedTestCerts().ca_cert, false), "127.0.0.1", false));
   client_->Write("by address");
   ASSERT_TRUE(RunUntil([&] { return server_->received == "by address"; }))
       << client_->stream.codec().error_reason();
@@ -343,7 +344,7 @@ TEST_F(TlsOverTcp, IpLiteralInTheCertificateIsAccepted) {
 
 TEST_F(TlsOverTcp, OneMebibyteArrivesIntactBothWays) {
   Connect(TlsCodec::Server(ServerContext(false), false),
-          TlsCodec::Client(ClientContext(Certs().ca_cert, false), "localhost", false));
+          TlsCodec::Client(ClientContext(SharedTestCerts().ca_cert, false), "localhost", false));
   std::string payload(1024 * 1024, '\0');
   for (std::size_t i = 0; i < payload.size(); ++i) {
     payload[i] = static_cast<char>((i * 131 + i / 4096) & 0xff);
@@ -363,7 +364,7 @@ TEST_F(TlsOverTcp, OneMebibyteArrivesIntactBothWays) {
 
 TEST_F(TlsOverTcp, CloseSendsCloseNotifySeenAsEof) {
   Connect(TlsCodec::Server(ServerContext(false), false),
-          TlsCodec::Client(ClientContext(Certs().ca_cert, false), "localhost", false));
+          TlsCodec::Client(ClientContext(SharedTestCerts().ca_cert, false), "localhost", false));
   client_->Write("last words");
   ASSERT_TRUE(RunUntil([&] { return server_->received == "last words"; }));
   client_->stream.Close();

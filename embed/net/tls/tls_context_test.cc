@@ -8,12 +8,13 @@
 
 #include <gtest/gtest.h>
 
-#include "embed/net/tls/tls_test_certs.h"
+#include "embed/testing/test_certs.h"
 
 namespace embed::net {
 namespace {
 
-using test::Certs;
+using embed::testing::SharedTestCerts;
+
 
 TlsConfig Config(std::string cert_file, std::string key_file, std::string ca_file,
                  bool verify_peer) {
@@ -26,7 +27,7 @@ TlsConfig Config(std::string cert_file, std::string key_file, std::string ca_fil
 }
 
 TEST(TestCerts, WritesEveryFileWithPrivateKeysOnlyReadableByTheOwner) {
-  const auto& certs = Certs();
+  const auto& certs = SharedTestCerts();
   for (const std::string& path : {certs.ca_cert, certs.server_cert, certs.client_cert,
                                   certs.other_ca_cert, certs.ca_key, certs.server_key,
                                   certs.client_key}) {
@@ -42,7 +43,7 @@ TEST(TestCerts, WritesEveryFileWithPrivateKeysOnlyReadableByTheOwner) {
 }
 
 TEST(TlsContext, BuildsServerAndClientContextsFromTheTestCertificates) {
-  const auto& certs = Certs();
+  const auto& certs = SharedTestCerts();
   auto server = TlsContext::CreateServer(
       Config(certs.server_cert, certs.server_key, certs.ca_cert, true));
   ASSERT_TRUE(server.ok()) << server.status().ToString();
@@ -61,7 +62,7 @@ TEST(TlsContext, BuildsServerAndClientContextsFromTheTestCertificates) {
 }
 
 TEST(TlsContext, MissingFileIsAnIoErrorNamingTheFile) {
-  const auto& certs = Certs();
+  const auto& certs = SharedTestCerts();
   const std::string missing = certs.dir + "/no_such_cert.pem";
   auto server = TlsContext::CreateServer(Config(missing, certs.server_key, "", false));
   ASSERT_FALSE(server.ok());
@@ -78,7 +79,7 @@ TEST(TlsContext, MissingFileIsAnIoErrorNamingTheFile) {
 }
 
 TEST(TlsContext, KeyThatDoesNotMatchTheCertificateIsRejected) {
-  const auto& certs = Certs();
+  const auto& certs = SharedTestCerts();
   auto server = TlsContext::CreateServer(
       Config(certs.server_cert, certs.client_key, "", false));
   ASSERT_FALSE(server.ok());
@@ -89,7 +90,7 @@ TEST(TlsContext, KeyThatDoesNotMatchTheCertificateIsRejected) {
 }
 
 TEST(TlsContext, FileWithoutPemDataIsRejectedWithOpenSslsReason) {
-  const auto& certs = Certs();
+  const auto& certs = SharedTestCerts();
   const std::string garbage = certs.dir + "/garbage.pem";
   std::ofstream(garbage) << "this is not a certificate\n";
   auto server = TlsContext::CreateServer(Config(garbage, certs.server_key, "", false));
@@ -105,7 +106,7 @@ TEST(TlsContext, FileWithoutPemDataIsRejectedWithOpenSslsReason) {
 }
 
 TEST(TlsContext, MissingSettingsAreInvalidArguments) {
-  const auto& certs = Certs();
+  const auto& certs = SharedTestCerts();
   auto no_key = TlsContext::CreateServer(Config(certs.server_cert, "", "", true));
   EXPECT_EQ(no_key.status().code(), StatusCode::kInvalidArgument);
   // Verifying clients without a CA to verify them with is a configuration bug.
