@@ -5,23 +5,13 @@
 # Label: interop.
 
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
-find_program(EMBED_NATS_SERVER nats-server HINTS /usr/sbin /usr/bin)
 find_program(EMBED_NODE_EXECUTABLE node)
 
 set(EMBED_INTEROP_LAUNCHER ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/with_server.py)
 set(EMBED_INTEROP_JS_DIR ${CMAKE_CURRENT_LIST_DIR}/js)
 
-# The servers the checks run against: "<ctest name suffix>|<kind>|<binary>".
-set(embed_interop_servers "")
-if(EMBED_NATS_SERVER)
-  list(APPEND embed_interop_servers "nats_server|nats-server|${EMBED_NATS_SERVER}")
-else()
-  message(WARNING "nats-server not found: interop checks run against our broker only "
-                  "(scripts/deps installs it)")
-endif()
-if(TARGET embed)
-  list(APPEND embed_interop_servers "embed|embed|$<TARGET_FILE:embed>")
-endif()
+# The servers the checks run against: embed_test_servers (tests/CMakeLists.txt).
+set(embed_interop_servers ${embed_test_servers})
 
 # What libnats_checks and libnats_tls_checks (libnats/libnats_tls.cmake) share.
 add_library(libnats_check_util STATIC ${CMAKE_CURRENT_LIST_DIR}/libnats/libnats_check_util.c)
