@@ -117,6 +117,12 @@ void ClientCore::Feed(ByteView bytes, SteadyTime now) {
 }
 
 void ClientCore::HandleOp(const wire::ServerOp& op, SteadyTime now) {
+  if (state_ == CoreState::kAwaitingInfo && !std::holds_alternative<wire::Info>(op)) {
+    // A server starts with INFO (nats-wire.md §6.1), as nats.go expects.
+    // Answering anything earlier would write before a TLS upgrade.
+    Disconnect(ProtocolError("server sent protocol before INFO"), AfterDisconnect::kReconnect);
+    return;
+  }
   if (const auto* msg = std::get_if<wire::Msg>(&op)) {
     HandleMessage(msg->subject, msg->sid, msg->reply_to, nullptr, msg->payload);
   } else if (const auto* hmsg = std::get_if<wire::HMsg>(&op)) {

@@ -273,6 +273,14 @@ TEST(ClientCore, TlsStartedDropsPlaintextLeftAfterInfo) {
   EXPECT_THAT(TakeEvents(core), ElementsAre("connected"));
 }
 
+TEST(ClientCore, ProtocolBeforeInfoIsAProtocolError) {
+  ClientCore core(TestOptions());
+  core.StartHandshake(kStart, Credentials{});
+  core.Feed("PING\r\n", kStart);
+  EXPECT_EQ(TakeOutput(core), "");  // not answered: it could precede a TLS upgrade
+  EXPECT_THAT(TakeEvents(core), ElementsAre("disconnected PROTOCOL_ERROR reconnect"));
+}
+
 TEST(ClientCore, AnswersServerPingsWithPong) {
   ClientCore core(TestOptions());
   Connect(core);

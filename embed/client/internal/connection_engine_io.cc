@@ -139,11 +139,6 @@ void ConnectionEngine::ReadAvailable(std::uint64_t generation) {
 }
 
 Status ConnectionEngine::StartTlsLocked() {
-  // The stream changes layers under a write in flight otherwise. A server
-  // sends only INFO before TLS; anything queued already is a broken peer.
-  if (write_in_flight_ || core_.has_output()) {
-    return ProtocolError("server sent protocol before INFO on a TLS connection");
-  }
   if (!stream_->is_tls_capable()) {
     return UnavailableError("server requires TLS, which this transport cannot start");
   }
