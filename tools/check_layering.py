@@ -28,6 +28,10 @@ ALLOWED = {
 }
 # The portable core of the client must not reach the native transport.
 PORTABLE_DIRS = {"embed/client/internal/client_core": {"base", "wire", "subject"}}
+# The protoc plugin uses base (and libprotoc) only, not the rpc runtime it
+# generates code for: the include paths its non-test files may use (golden/
+# holds generated code, which does include the runtime).
+PROTOC_DIRS = {"embed/rpc/protoc": ("embed/base/", "embed/rpc/protoc/")}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"embed/([a-z_]+)/([^"]+)"', re.M)
 
@@ -42,12 +46,18 @@ def main(root: pathlib.Path) -> int:
         text = path.read_text(errors="replace")
         for match in INCLUDE.finditer(text):
             target, header = match.group(1), match.group(2)
+            is_test = path.name.endswith(("_test.cc", "_fuzz.cc"))
+            included = f"embed/{target}/{header}"
+            for prefix, allowed_paths in PROTOC_DIRS.items():
+                if str(rel).startswith(prefix + "/") and not is_test and \
+                        not str(rel).startswith(prefix + "/golden/") and \
+                        not included.startswith(allowed_paths):
+                    problems.append(f"{rel}: the protoc plugin may not include {included}")
             if header.startswith("internal/") and target != component:
                 problems.append(f"{rel}: includes {target}'s internal header {header}")
             if target == component:
                 continue
             allowed = ALLOWED.get(component, set())
-            is_test = path.name.endswith(("_test.cc", "_fuzz.cc"))
             if allowed is not None and target not in allowed and not (is_test and target == "testing"):
                 problems.append(f"{rel}: {component} may not include embed/{target}/{header}")
             for prefix, portable in PORTABLE_DIRS.items():
