@@ -67,3 +67,23 @@ foreach(server IN LISTS embed_interop_servers)
     endforeach()
   endif()
 endforeach()
+
+# npm `nats`'s service client (nats.js v2 `nc.services.client()`) sees an Embed RPC service
+# through the NATS service API ($SRV.PING/INFO/STATS) and calls its unary endpoint with raw
+# protobuf bytes, through each server. The service is embed_rpc_test_peer (svc.v1.Peer).
+if(EMBED_NODE_EXECUTABLE AND TARGET embed_rpc_test_peer)
+  foreach(server IN LISTS embed_interop_servers)
+    string(REPLACE "|" ";" server "${server}")
+    list(GET server 0 suffix)
+    list(GET server 1 kind)
+    list(GET server 2 binary)
+    add_test(NAME interop_nats_js_services_vs_${suffix}
+             COMMAND ${EMBED_INTEROP_LAUNCHER} --server ${kind} --binary ${binary}
+                     -- ${CMAKE_CURRENT_LIST_DIR}/with_rpc_host.sh
+                        $<TARGET_FILE:embed_rpc_test_peer> {url}
+                     -- ${EMBED_NODE_EXECUTABLE} ${EMBED_INTEROP_JS_DIR}/nats_services_checks.mjs
+                        {url} svc_v1_Peer svc.v1.Peer.Echo 0a03416e6e 0a03416e6e)
+    set_tests_properties(interop_nats_js_services_vs_${suffix} PROPERTIES
+                         LABELS interop TIMEOUT 120 WORKING_DIRECTORY ${EMBED_INTEROP_JS_DIR})
+  endforeach()
+endif()

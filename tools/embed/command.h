@@ -31,5 +31,6 @@ void AddSubCommand(CLI::App& app, CommandAction& action);
 void AddReqCommand(CLI::App& app, CommandAction& action);
 void AddReplyCommand(CLI::App& app, CommandAction& action);
 void AddBenchCommand(CLI::App& app, CommandAction& action);
+void AddRpcCommand(CLI::App& app, CommandAction& action);
 
 }  // namespace embed::tools

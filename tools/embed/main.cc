@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
     embed::tools::AddReqCommand(app, action);
     embed::tools::AddReplyCommand(app, action);
     embed::tools::AddBenchCommand(app, action);
+    embed::tools::AddRpcCommand(app, action);
     // After the subcommands, which would otherwise inherit it.
     app.footer("Run 'embed <command> --help' for the flags of a command.");
   } catch (const std::exception& error) {
