@@ -34,7 +34,10 @@ struct SubscribeOptions {
   std::size_t pending_bytes_limit = 0;
 };
 
-using MessageHandler = std::function<void(const Message&)>;
+// The handler gets the dispatcher's own copy of the message, which is dropped
+// when the handler returns: a handler taking `Message&` may move from it.
+// A handler taking `const Message&` converts as well.
+using MessageHandler = std::function<void(Message&)>;
 // Called once with the reply or an error (kTimeout; kUnavailable for no responders).
 using ReplyHandler = std::function<void(Result<Message>)>;
 

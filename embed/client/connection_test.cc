@@ -168,7 +168,7 @@ TEST_P(ConnectionTest, DeliversEachMessageToOneQueueGroupMember) {
   Collector group;
   Collector plain;
   const auto with_group = [&group](MessageHandler member) -> MessageHandler {
-    return [member, group_handler = group.Handler()](const Message& m) {
+    return [member, group_handler = group.Handler()](Message& m) {
       member(m);
       group_handler(m);
     };

@@ -177,7 +177,7 @@ TEST_P(ClientInteropTest, SharesMessagesWithinAQueueGroup) {
   Collector b;
   Collector all;
   const auto both = [&all](MessageHandler member) -> MessageHandler {
-    return [member, all_handler = all.Handler()](const Message& m) {
+    return [member, all_handler = all.Handler()](Message& m) {
       member(m);
       all_handler(m);
     };

@@ -48,6 +48,7 @@ void Dispatcher::Push(std::vector<Item>& items) {
         subscription.is_slow = false;
         ++subscription.pending_messages;
         subscription.pending_bytes += bytes;
+        item.pending_bytes = bytes;
       }
       state_->queue.push_back(std::move(item));
     }
@@ -98,7 +99,7 @@ void Dispatcher::Run(const std::shared_ptr<State>& state) {
     for (const Item& item : batch) {
       if (item.subscription) {
         item.subscription->pending_messages -= 1;
-        item.subscription->pending_bytes -= MessageBytes(item.message);
+        item.subscription->pending_bytes -= item.pending_bytes;
       }
     }
     state->is_running_item = false;

@@ -25,7 +25,7 @@ namespace embed::client::internal {
 struct SubscriptionState {
   std::uint64_t sid = 0;
   std::string subject;
-  std::function<void(const Message&)> handler;
+  std::function<void(Message&)> handler;
   std::size_t pending_messages_limit = 0;
   std::size_t pending_bytes_limit = 0;
 
@@ -56,6 +56,9 @@ class Dispatcher {
     std::shared_ptr<SubscriptionState> subscription;
     Message message;
     std::function<void()> task;
+    // What the message counts against the pending limits, recorded when
+    // queued: the handler may move the payload out.
+    std::size_t pending_bytes = 0;
   };
 
   // Queues items (messages subject to their subscription's limits).

@@ -17,7 +17,7 @@ std::chrono::steady_clock::time_point Soon() { return std::chrono::steady_clock:
 
 std::shared_ptr<SubscriptionState> MakeSubscription(std::size_t max_messages,
                                                     std::size_t max_bytes,
-                                                    std::function<void(const Message&)> handler) {
+                                                    std::function<void(Message&)> handler) {
   auto state = std::make_shared<SubscriptionState>();
   state->subject = "s";
   state->pending_messages_limit = max_messages;
@@ -99,6 +99,25 @@ TEST(Dispatcher, DropsOverThePendingBytesLimit) {
   EXPECT_EQ(dispatcher.PendingBytes(*state), 200u);
   release.set_value();
   ASSERT_TRUE(dispatcher.WaitUntilIdle(Soon()));
+}
+
+TEST(Dispatcher, AHandlerMayMoveThePayloadOut) {
+  std::atomic<int> handled{0};
+  std::string taken;
+  auto state = MakeSubscription(10, 1000, [&](Message& message) {
+    taken = std::move(message.payload);
+    ++handled;
+  });
+  Dispatcher dispatcher(nullptr);
+  for (int round = 0; round < 5; ++round) {
+    auto items = Messages(state, 5, 100);  // 500 of the 1000 bytes allowed
+    dispatcher.Push(items);
+    ASSERT_TRUE(dispatcher.WaitUntilIdle(Soon()));
+  }
+  // The moved-out payloads were released from the limits: nothing dropped.
+  EXPECT_EQ(handled.load(), 25);
+  EXPECT_EQ(state->dropped.load(), 0u);
+  EXPECT_EQ(taken, std::string(100, 'x'));
 }
 
 TEST(Dispatcher, SkipsMessagesOfAnUnsubscribedSubscription) {
