@@ -206,7 +206,7 @@ class ConnectionEngine : public std::enable_shared_from_this<ConnectionEngine> {
   Status last_error_;
   ReconnectPolicy reconnect_policy_;
   std::mt19937_64 rng_;
-  static constexpr std::size_t kReadBufferBytes = 64 * 1024;
+  static constexpr std::size_t kReadBufferBytes = 256 * 1024;
   // Reads per readiness wake-up before timers and writes get a turn.
   static constexpr int kMaxReadsPerWake = 16;
   std::array<char, kReadBufferBytes> read_buffer_{};
