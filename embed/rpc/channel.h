@@ -50,7 +50,7 @@ class ClientStream {
   // Sends a message (client- and bidi-streaming calls); blocks while the
   // server's window is full. Not OK when the call is over (the call's final
   // status) or after WritesDone (FAILED_PRECONDITION).
-  virtual RpcStatus Write(std::string_view message) = 0;
+  virtual RpcStatus Write(std::string message) = 0;
   // Half-closes: the server's Read() returns false after the messages sent.
   virtual RpcStatus WritesDone() = 0;
   // Blocks for the next message from the server; false at the end of the

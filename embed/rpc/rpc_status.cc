@@ -7,10 +7,10 @@ namespace embed::rpc {
 namespace {
 
 constexpr std::string_view kNames[] = {
-    "OK",        "CANCELLED",           "UNKNOWN",      "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS",      "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION", "ABORTED",   "OUT_OF_RANGE", "UNIMPLEMENTED",    "INTERNAL",
-    "UNAVAILABLE", "DATA_LOSS",         "UNAUTHENTICATED"};
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 constexpr int kCodeCount = static_cast<int>(std::size(kNames));
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -59,19 +59,31 @@ RpcCode RpcCodeFromServiceErrorCode(std::string_view value) {
   if (!ParseInt(value, &number)) return RpcCode::kUnknown;
   if (number >= 1 && number < kCodeCount) return static_cast<RpcCode>(number);
   switch (number) {
-    case 400: return RpcCode::kInvalidArgument;
-    case 401: return RpcCode::kUnauthenticated;
-    case 403: return RpcCode::kPermissionDenied;
-    case 404: return RpcCode::kNotFound;
+    case 400:
+      return RpcCode::kInvalidArgument;
+    case 401:
+      return RpcCode::kUnauthenticated;
+    case 403:
+      return RpcCode::kPermissionDenied;
+    case 404:
+      return RpcCode::kNotFound;
     case 408:
-    case 504: return RpcCode::kDeadlineExceeded;
-    case 409: return RpcCode::kAlreadyExists;
-    case 412: return RpcCode::kFailedPrecondition;
-    case 429: return RpcCode::kResourceExhausted;
-    case 499: return RpcCode::kCancelled;
-    case 501: return RpcCode::kUnimplemented;
-    case 503: return RpcCode::kUnavailable;
-    default: break;
+    case 504:
+      return RpcCode::kDeadlineExceeded;
+    case 409:
+      return RpcCode::kAlreadyExists;
+    case 412:
+      return RpcCode::kFailedPrecondition;
+    case 429:
+      return RpcCode::kResourceExhausted;
+    case 499:
+      return RpcCode::kCancelled;
+    case 501:
+      return RpcCode::kUnimplemented;
+    case 503:
+      return RpcCode::kUnavailable;
+    default:
+      break;
   }
   if (number >= 400 && number < 500) return RpcCode::kFailedPrecondition;
   if (number >= 500 && number < 600) return RpcCode::kInternal;
@@ -81,21 +93,50 @@ RpcCode RpcCodeFromServiceErrorCode(std::string_view value) {
 RpcStatus RpcStatus::FromStatus(const Status& status) {
   RpcCode code = RpcCode::kOk;
   switch (status.code()) {
-    case StatusCode::kOk: return RpcStatus();
-    case StatusCode::kInvalidArgument: code = RpcCode::kInvalidArgument; break;
-    case StatusCode::kFailedPrecondition: code = RpcCode::kFailedPrecondition; break;
-    case StatusCode::kCancelled: code = RpcCode::kCancelled; break;
-    case StatusCode::kNotFound: code = RpcCode::kNotFound; break;
-    case StatusCode::kAlreadyExists: code = RpcCode::kAlreadyExists; break;
-    case StatusCode::kUnauthenticated: code = RpcCode::kUnauthenticated; break;
-    case StatusCode::kPermissionDenied: code = RpcCode::kPermissionDenied; break;
-    case StatusCode::kResourceExhausted: code = RpcCode::kResourceExhausted; break;
-    case StatusCode::kProtocolError: code = RpcCode::kInternal; break;
-    case StatusCode::kTimeout: code = RpcCode::kDeadlineExceeded; break;
-    case StatusCode::kUnavailable: code = RpcCode::kUnavailable; break;
-    case StatusCode::kIoError: code = RpcCode::kUnavailable; break;
-    case StatusCode::kDataLoss: code = RpcCode::kDataLoss; break;
-    case StatusCode::kInternal: code = RpcCode::kInternal; break;
+    case StatusCode::kOk:
+      return RpcStatus();
+    case StatusCode::kInvalidArgument:
+      code = RpcCode::kInvalidArgument;
+      break;
+    case StatusCode::kFailedPrecondition:
+      code = RpcCode::kFailedPrecondition;
+      break;
+    case StatusCode::kCancelled:
+      code = RpcCode::kCancelled;
+      break;
+    case StatusCode::kNotFound:
+      code = RpcCode::kNotFound;
+      break;
+    case StatusCode::kAlreadyExists:
+      code = RpcCode::kAlreadyExists;
+      break;
+    case StatusCode::kUnauthenticated:
+      code = RpcCode::kUnauthenticated;
+      break;
+    case StatusCode::kPermissionDenied:
+      code = RpcCode::kPermissionDenied;
+      break;
+    case StatusCode::kResourceExhausted:
+      code = RpcCode::kResourceExhausted;
+      break;
+    case StatusCode::kProtocolError:
+      code = RpcCode::kInternal;
+      break;
+    case StatusCode::kTimeout:
+      code = RpcCode::kDeadlineExceeded;
+      break;
+    case StatusCode::kUnavailable:
+      code = RpcCode::kUnavailable;
+      break;
+    case StatusCode::kIoError:
+      code = RpcCode::kUnavailable;
+      break;
+    case StatusCode::kDataLoss:
+      code = RpcCode::kDataLoss;
+      break;
+    case StatusCode::kInternal:
+      code = RpcCode::kInternal;
+      break;
   }
   return RpcStatus(code, std::string(status.message()));
 }

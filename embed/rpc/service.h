@@ -33,22 +33,22 @@ class ServerStream {
   // Sends a message; blocks while the client's flow-control window is full.
   // Not OK (the call's status, e.g. CANCELLED) when the call is over; the
   // handler should then return.
-  virtual RpcStatus Write(std::string_view message) = 0;
+  virtual RpcStatus Write(std::string message) = 0;
   // Ends the call with `status` whatever the handler returns later (the
   // typed wrappers use it when a request cannot be parsed).
   virtual void Abort(RpcStatus status) = 0;
 };
 
-using UnaryMethod =
-    std::function<RpcStatus(ServerContext& context, std::string_view request, std::string* response)>;
-using ServerStreamingMethod =
-    std::function<RpcStatus(ServerContext& context, std::string_view request, ServerStream& stream)>;
+using UnaryMethod = std::function<RpcStatus(ServerContext& context, std::string_view request,
+                                            std::string* response)>;
+using ServerStreamingMethod = std::function<RpcStatus(
+    ServerContext& context, std::string_view request, ServerStream& stream)>;
 using ClientStreamingMethod =
     std::function<RpcStatus(ServerContext& context, ServerStream& stream, std::string* response)>;
 using BidiStreamingMethod = std::function<RpcStatus(ServerContext& context, ServerStream& stream)>;
 
 struct MethodInfo {
-  std::string name;           // "SayHello"
+  std::string name;  // "SayHello"
   MethodKind kind = MethodKind::kUnary;
   std::string request_type;   // full protobuf name, "greeter.v1.HelloRequest"
   std::string response_type;  // "greeter.v1.HelloReply"

@@ -6,8 +6,8 @@
 namespace embed::rpc::internal {
 namespace {
 
-constexpr std::string_view kTypeNames[] = {"unary", "open",   "accept", "data",
-                                           "credit", "end",   "cancel", "keepalive"};
+constexpr std::string_view kTypeNames[] = {"unary",  "open", "accept", "data",
+                                           "credit", "end",  "cancel", "keepalive"};
 
 bool ParseUnsigned(std::string_view text, std::uint64_t max, std::uint64_t* value) {
   if (text.empty() || text.size() > 20) return false;
@@ -34,8 +34,8 @@ Status ReadNumber(const wire::Headers& headers, std::string_view key, std::uint6
 }
 
 Result<MethodKind> ParseKind(std::string_view text) {
-  for (MethodKind kind : {MethodKind::kServerStreaming, MethodKind::kClientStreaming,
-                          MethodKind::kBidiStreaming}) {
+  for (MethodKind kind :
+       {MethodKind::kServerStreaming, MethodKind::kClientStreaming, MethodKind::kBidiStreaming}) {
     if (text == MethodKindName(kind)) return kind;
   }
   return BadHeader(kKindHeader, text);
@@ -53,6 +53,15 @@ client::Message MakeFrame(FrameType type, std::string_view to, std::string_view 
 }  // namespace
 
 std::string_view FrameTypeName(FrameType type) { return kTypeNames[static_cast<int>(type)]; }
+
+std::string DescribeDuration(std::chrono::steady_clock::duration duration) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(duration).count()) +
+         " ms";
+}
+
+RpcStatus WithMethod(std::string_view method, const RpcStatus& status) {
+  return RpcStatus(status.code(), std::string(method) + ": " + status.message());
+}
 
 Result<Frame> DecodeFrame(const client::Message& message) {
   Frame frame;
@@ -175,10 +184,10 @@ client::Message MakeAccept(std::string_view to, std::string_view reply_to, std::
 }
 
 client::Message MakeData(std::string_view to, std::string_view reply_to, std::uint64_t seq,
-                         std::string_view payload) {
+                         std::string payload) {
   client::Message message = MakeFrame(FrameType::kData, to, reply_to);
   message.headers.Add(kSeqHeader, std::to_string(seq));
-  message.payload = std::string(payload);
+  message.payload = std::move(payload);
   return message;
 }
 
@@ -219,9 +228,9 @@ RpcStatus ReceiveWindow::OnData(std::uint64_t seq) {
                                              " expected, " + std::to_string(seq) + " arrived");
   }
   if (seq > granted_) {
-    return RpcStatus(RpcCode::kResourceExhausted,
-                     "the peer sent beyond its flow-control window of " +
-                         std::to_string(window_) + " messages");
+    return RpcStatus(
+        RpcCode::kResourceExhausted,
+        "the peer sent beyond its flow-control window of " + std::to_string(window_) + " messages");
   }
   received_ = seq;
   return RpcStatus::Ok();

@@ -65,14 +65,14 @@ std::string_view FrameTypeName(FrameType type);
 // A frame as read from a message's headers (the payload stays in the message).
 struct Frame {
   FrameType type = FrameType::kUnary;
-  MethodKind kind = MethodKind::kUnary;                  // open
-  std::uint32_t window = 0;                              // open, accept
-  std::uint32_t credit = 0;                              // credit
-  std::uint64_t seq = 0;                                 // data, end
-  std::optional<std::chrono::milliseconds> timeout;      // unary, open
-  std::optional<std::chrono::milliseconds> keepalive;    // open
-  RpcStatus status;                                      // end (and error replies)
-  bool is_no_responders = false;                         // NATS 503 status
+  MethodKind kind = MethodKind::kUnary;                // open
+  std::uint32_t window = 0;                            // open, accept
+  std::uint32_t credit = 0;                            // credit
+  std::uint64_t seq = 0;                               // data, end
+  std::optional<std::chrono::milliseconds> timeout;    // unary, open
+  std::optional<std::chrono::milliseconds> keepalive;  // open
+  RpcStatus status;                                    // end (and error replies)
+  bool is_no_responders = false;                       // NATS 503 status
 };
 
 // Reads a frame. A message without Embed-Rpc is kUnary (a plain request or
@@ -87,6 +87,11 @@ RpcStatus StatusOf(const client::Message& message);
 // kMaxErrorMessageBytes.
 void AddStatusHeaders(const RpcStatus& status, wire::Headers& headers);
 
+// "250 ms": a duration in a status message.
+std::string DescribeDuration(std::chrono::steady_clock::duration duration);
+// `status` with "<method>: " in front of its message.
+RpcStatus WithMethod(std::string_view method, const RpcStatus& status);
+
 // Builders; `reply_to` is the sender's inbox.
 client::Message MakeOpen(std::string_view method, std::string_view reply_to, MethodKind kind,
                          std::uint32_t window, std::chrono::milliseconds keepalive,
@@ -94,7 +99,7 @@ client::Message MakeOpen(std::string_view method, std::string_view reply_to, Met
                          const wire::Headers& metadata, std::string_view request);
 client::Message MakeAccept(std::string_view to, std::string_view reply_to, std::uint32_t window);
 client::Message MakeData(std::string_view to, std::string_view reply_to, std::uint64_t seq,
-                         std::string_view payload);
+                         std::string payload);
 client::Message MakeCredit(std::string_view to, std::string_view reply_to, std::uint32_t credit);
 client::Message MakeEnd(std::string_view to, std::string_view reply_to, std::uint64_t sent,
                         const RpcStatus& status, std::string_view payload);

@@ -45,8 +45,8 @@ TEST(Frames, DataCreditEndRoundTrip) {
   ASSERT_TRUE(credit.ok());
   EXPECT_EQ(credit->credit, 32u);
 
-  Result<Frame> end = DecodeFrame(
-      MakeEnd("to", "from", 3, RpcStatus(RpcCode::kNotFound, "no such user"), ""));
+  Result<Frame> end =
+      DecodeFrame(MakeEnd("to", "from", 3, RpcStatus(RpcCode::kNotFound, "no such user"), ""));
   ASSERT_TRUE(end.ok());
   EXPECT_EQ(end->type, FrameType::kEnd);
   EXPECT_EQ(end->seq, 3u);
@@ -54,7 +54,8 @@ TEST(Frames, DataCreditEndRoundTrip) {
 }
 
 TEST(Frames, ErrorRepliesUseTheServiceApiHeaders) {
-  client::Message reply = MakeUnaryReply("_INBOX.x", RpcStatus(RpcCode::kPermissionDenied, "nope"), "ignored");
+  client::Message reply =
+      MakeUnaryReply("_INBOX.x", RpcStatus(RpcCode::kPermissionDenied, "nope"), "ignored");
   EXPECT_TRUE(reply.payload.empty());
   EXPECT_EQ(reply.headers.Get("Nats-Service-Error"), "nope");
   EXPECT_EQ(reply.headers.Get("Nats-Service-Error-Code"), "7");
@@ -94,18 +95,18 @@ TEST(Frames, RejectsMalformedHeaders) {
     return DecodeFrame(message);
   };
   EXPECT_FALSE(with("bogus", "", "").ok());
-  EXPECT_FALSE(with("data", "", "").ok());                       // no seq
+  EXPECT_FALSE(with("data", "", "").ok());  // no seq
   EXPECT_FALSE(with("data", "Embed-Seq", "12x").ok());
   EXPECT_FALSE(with("data", "Embed-Seq", "-1").ok());
   EXPECT_FALSE(with("credit", "Embed-Credit", "0").ok());
   EXPECT_FALSE(with("credit", "Embed-Credit", "65537").ok());
-  EXPECT_FALSE(with("open", "Embed-Kind", "unary").ok());         // unary is not a stream
+  EXPECT_FALSE(with("open", "Embed-Kind", "unary").ok());           // unary is not a stream
   EXPECT_FALSE(with("open", "Embed-Kind", "bidi_streaming").ok());  // no window
   client::Message timeout;
   timeout.headers.Add("Embed-Timeout", "99999999999999999999");
   EXPECT_FALSE(DecodeFrame(timeout).ok());
-  client::Message keepalive = MakeOpen("s", "r", MethodKind::kServerStreaming, 1,
-                                       milliseconds(500), std::nullopt, {}, "");
+  client::Message keepalive =
+      MakeOpen("s", "r", MethodKind::kServerStreaming, 1, milliseconds(500), std::nullopt, {}, "");
   keepalive.headers.Set("Embed-Keepalive", "1");  // below the minimum
   EXPECT_FALSE(DecodeFrame(keepalive).ok());
 }
