@@ -209,7 +209,8 @@ class ConnectionEngine : public std::enable_shared_from_this<ConnectionEngine> {
   static constexpr std::size_t kReadBufferBytes = 256 * 1024;
   // Reads per readiness wake-up before timers and writes get a turn.
   static constexpr int kMaxReadsPerWake = 16;
-  std::array<char, kReadBufferBytes> read_buffer_{};
+  // Not zeroed: only the pages a read fills become resident.
+  std::unique_ptr<char[]> read_buffer_{new char[kReadBufferBytes]};
   std::string write_buffer_;
   // Close: the bytes left to write, and the write in flight then.
   std::string close_bytes_;

@@ -109,7 +109,7 @@ void ConnectionEngine::StartRead(std::uint64_t generation) {
 void ConnectionEngine::ReadAvailable(std::uint64_t generation) {
   for (int reads = 0; reads < kMaxReadsPerWake; ++reads) {
     boost::system::error_code error;
-    const std::size_t bytes = stream_->ReadSome(asio::buffer(read_buffer_), error);
+    const std::size_t bytes = stream_->ReadSome(asio::buffer(read_buffer_.get(), kReadBufferBytes), error);
     if (IsWouldBlock(error) || (!error && bytes == 0)) {
       StartRead(generation);
       return;
@@ -121,7 +121,7 @@ void ConnectionEngine::ReadAvailable(std::uint64_t generation) {
     Status tls_status;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      core_.Feed(ByteView(read_buffer_.data(), bytes), Clock::now());
+      core_.Feed(ByteView(read_buffer_.get(), bytes), Clock::now());
       // INFO asked for TLS: start it before anything is written.
       if (core_.awaiting_tls()) tls_status = StartTlsLocked();
     }
