@@ -358,7 +358,17 @@ class ClientSession final : public internal::SessionBase,
       // WebSocket: the CLOSE frame says why (nats-wire.md §7.6).
       stream_.SetCloseStatus(WebSocketCloseCode(reason), std::string(CloseReasonName(reason)));
     }
-    stream_.Close();
+    if constexpr (requires { stream_.CloseAtOnce(); }) {
+      // Shutdown: this thread stops next and would not finish a close that
+      // waits for the write in flight (TLS, WebSocket); the socket would leak.
+      if (reason == CloseReason::kServerShutdown) {
+        stream_.CloseAtOnce();
+      } else {
+        stream_.Close();
+      }
+    } else {
+      stream_.Close();
+    }
     worker_.Release(client_id_);
   }
 

@@ -183,12 +183,24 @@ class LayeredStream {
     State& state = *state_;
     if (state.is_closed) return;
     state.is_closed = true;
-    if (!state.write_in_flight) return State::FinishClose(state);
+    if (!state.write_in_flight) return State::FinishClose(state, InnerClose::kGraceful);
     state.linger_timer.emplace(state.inner.get_executor());
     state.linger_timer->expires_after(kCloseLingerTime);
     state.linger_timer->async_wait([self = state_](boost::system::error_code error) {
-      if (!error) State::FinishClose(*self);
+      if (!error) State::FinishClose(*self, InnerClose::kGraceful);
     });
+  }
+
+  // Close() without the linger: closes the inner stream now (through its own
+  // CloseAtOnce() when it has one), cutting off a write in flight. For an
+  // owner whose executor stops next (a broker shutting down): that executor
+  // would run neither the write's completion nor the linger timer, so the
+  // socket would stay open, and the handlers held here (often owning this
+  // stream) would never be released. Idempotent, also after Close().
+  void CloseAtOnce() {
+    State& state = *state_;
+    state.is_closed = true;
+    State::FinishClose(state, InnerClose::kAtOnce);
   }
 
   // Encodes and sends at once what fits (see TrySendable). Returns `size`
@@ -214,6 +226,9 @@ class LayeredStream {
   std::string remote_address() const { return state_->inner.remote_address(); }
 
  private:
+  // How FinishClose() closes the inner stream.
+  enum class InnerClose { kGraceful, kAtOnce };
+
   // Shared with in-flight write handlers, so the stream may be moved or
   // destroyed while a write is outstanding (Close() lets it finish, briefly).
   struct State {
@@ -252,10 +267,13 @@ class LayeredStream {
                              });
     }
 
-    // Ends a queued application write that will never be sent.
-    static void AbortQueuedWrite(State& state, boost::system::error_code error) {
-      if (!state.has_app_write) return;
+    // Ends the application write, queued or in flight, with `error`. One in
+    // flight ends here, not when the inner write completes: that completion
+    // may never run (stopped executor), and the handler often owns this state.
+    static void AbortAppWrite(State& state, boost::system::error_code error) {
+      if (!state.has_app_write && !state.app_write_in_flight) return;
       state.has_app_write = false;
+      state.app_write_in_flight = false;
       state.app_wire.clear();
       boost::asio::post(state.inner.get_executor(),
                         [handler = std::move(state.app_handler), error]() mutable {
@@ -264,9 +282,9 @@ class LayeredStream {
       state.app_handler = nullptr;
     }
 
-    // The closing bytes, then the inner stream's Close().
-    static void FinishClose(State& state) {
-      AbortQueuedWrite(state, boost::asio::error::operation_aborted);
+    // The closing bytes, then the inner stream's Close() (or CloseAtOnce()).
+    static void FinishClose(State& state, InnerClose how) {
+      AbortAppWrite(state, boost::asio::error::operation_aborted);
       if (state.is_inner_closed) return;
       state.is_inner_closed = true;
       if (state.linger_timer) state.linger_timer->cancel();
@@ -278,6 +296,9 @@ class LayeredStream {
           boost::system::error_code ignored;
           if (!last.empty()) state.inner.TrySendNow(last.data(), last.size(), ignored);
         }
+      }
+      if constexpr (requires { state.inner.CloseAtOnce(); }) {
+        if (how == InnerClose::kAtOnce) return state.inner.CloseAtOnce();
       }
       state.inner.Close();
     }
@@ -291,7 +312,7 @@ class LayeredStream {
           auto handler = std::move(state.app_handler);
           handler(boost::asio::error::operation_aborted);
         }
-        return FinishClose(state);
+        return FinishClose(state, InnerClose::kGraceful);
       }
       if (state.writing.capacity() > kMaxRetainedBufferBytes) std::string().swap(state.writing);
       if (state.app_write_in_flight) {
@@ -299,7 +320,7 @@ class LayeredStream {
         auto handler = std::move(state.app_handler);
         handler(error);  // may queue the next application write
       }
-      if (error) return AbortQueuedWrite(state, error);
+      if (error) return AbortAppWrite(state, error);
       if (state.is_closed || state.write_in_flight) return;
       if (state.has_app_write || state.codec.has_wire_output()) StartWrite(self);
     }

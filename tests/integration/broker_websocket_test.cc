@@ -348,5 +348,24 @@ TEST_F(BrokerWebSocket, DropsAClientThatNeverSendsTheUpgrade) {
   EXPECT_TRUE((*raw)->WaitForClose(3s));
 }
 
+TEST_F(BrokerWebSocket, StopClosesTheSocketOfASubscriberThatStoppedReading) {
+  auto peer = ConnectWs();
+  ASSERT_NE(peer, nullptr);
+  ASSERT_TRUE(peer->SendFrame(kBinary, "SUB flood 1\r\nPING\r\n").ok());
+  ASSERT_EQ(*peer->ReadLine(), "PONG");
+  // More than the loopback socket buffers hold: the broker's write to the
+  // peer, which reads nothing now, stays in flight.
+  auto publisher = ConnectPeer();
+  const std::string payload(1000 * 1000, 'f');
+  for (int i = 0; i < 32; ++i) {
+    ASSERT_TRUE(publisher->Send("PUB flood 1000000\r\n" + payload + "\r\n").ok());
+  }
+  ASSERT_TRUE(publisher->LinesUntilPong(10s).ok());
+  // Stop() must close the socket itself, not leave it to a close that waits
+  // for that write on I/O threads that no longer run.
+  broker().Stop();
+  EXPECT_TRUE(peer->WaitForTcpClose(10s));
+}
+
 }  // namespace
 }  // namespace embed::testing

@@ -375,5 +375,25 @@ TEST_F(TlsOverTcp, CloseSendsCloseNotifySeenAsEof) {
   EXPECT_EQ(server_->received, "last words");
 }
 
+TEST_F(TlsOverTcp, CloseAtOnceClosesTheSocketWhileAWriteIsInFlight) {
+  Connect(TlsCodec::Server(ServerContext(false), false),
+          TlsCodec::Client(ClientContext(SharedTestCerts().ca_cert, false), "localhost", false));
+  client_->Write("hello");
+  ASSERT_TRUE(RunUntil([&] { return server_->received == "hello"; }));
+  // The write's completion is queued, and stays so: io_ does not run here,
+  // like a broker's I/O thread after Stop().
+  server_->Write("PONG\r\n");
+  server_->stream.CloseAtOnce();
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!client_->error && std::chrono::steady_clock::now() < deadline) {
+    client_->Poll();
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_TRUE(client_->error) << "the socket is still open";
+  io_.poll();
+  EXPECT_EQ(server_->writes_pending, 0);
+  EXPECT_EQ(server_->write_error, boost::asio::error::operation_aborted);
+}
+
 }  // namespace
 }  // namespace embed::net
