@@ -231,7 +231,13 @@ class ClientSession final : public internal::SessionBase,
       return true;
     }
     // Partial or failed: the owner writes the rest (and sees any error).
-    if (sent > 0) pending_.erase(0, sent);
+    // The rest is handed over as writing_ from offset `sent`, not moved to
+    // the front of pending_: under a large backlog that copy was quadratic.
+    if (sent > 0) {
+      writing_.clear();
+      writing_.swap(pending_);
+      write_offset_ = sent;
+    }
     return false;
   }
 

@@ -270,6 +270,12 @@ TEST_P(ConnectionShutdownTest, RejectsAHeaderKeyThatWouldInjectLines) {
 // logger called with the connection's lock held blocks the probe.
 class ProbingLogger final : public Logger {
  public:
+  // A test that fails early still joins the probes (a joinable thread's
+  // destructor would terminate the whole test binary).
+  ~ProbingLogger() override {
+    set_connection(nullptr);
+    JoinProbes();
+  }
   void Log(LogLevel, std::string_view) override {
     Connection* connection = connection_.load();
     if (connection == nullptr) return;

@@ -392,12 +392,22 @@ void internal::HostState::Stop(std::chrono::milliseconds grace) {
       served->subscriptions.clear();
     }
   }
-  // New calls now go to other instances (or get no responders).
+  // Drained, not just dropped: once the broker has the UNSUB (the drain's
+  // flush), new calls go to other instances or get no responders, and the
+  // calls it delivered before are answered (UNAVAILABLE, "stopping") instead
+  // of left to time out.
+  // One deadline for all: a connection that is down makes each drain wait.
+  Clock::time_point drain_deadline = Clock::now() + grace;
+  for (auto& subscription : subscriptions) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(drain_deadline - Clock::now());
+    if (left.count() <= 0) break;
+    subscription->Drain(left).IgnoreError();
+  }
   subscriptions.clear();
   std::vector<std::shared_ptr<CallContext>> remaining;
   {
     std::unique_lock lock(mutex_);
-    calls_done_.wait_for(lock, grace, [this] { return active_.empty(); });
+    calls_done_.wait_until(lock, drain_deadline, [this] { return active_.empty(); });
     remaining = active_;
   }
   for (auto& context : remaining) {

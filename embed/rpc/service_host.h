@@ -71,9 +71,11 @@ class ServiceHost {
   // group, kFailedPrecondition after Stop(), or the subscription's error.
   Status AddService(Service& service, const ServiceOptions& options = {});
 
-  // Stops taking calls (unsubscribes), lets running calls finish for up to
-  // `grace`, then cancels the rest and waits for their handlers to return.
-  // Idempotent.
+  // Stops taking calls: drains the subscriptions (new calls then go to other
+  // instances or get no responders; calls already routed here are answered
+  // UNAVAILABLE), lets running calls finish, all within `grace`, then
+  // cancels the rest (streams end with UNAVAILABLE) and waits for their
+  // handlers to return. Idempotent; not from a handler.
   void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5'000));
 
   // The instance id reported to the service API (a NUID).
