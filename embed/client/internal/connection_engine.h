@@ -8,7 +8,6 @@
 // reconnects, and turns core events into completions and dispatcher items.
 // Public methods are thread-safe.
 
-#include <array>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
