@@ -111,10 +111,17 @@ void internal::ChannelState::OnStreamMessage(client::Message& message) {
     auto [end, error] = std::from_chars(subject.data(), subject.data() + subject.size(), token);
     if (error != std::errc() || end != subject.data() + subject.size()) return;
     auto found = calls_.find(token);
-    if (found == calls_.end()) return;
-    call = found->second;
+    if (found != calls_.end()) call = found->second;
   }
-  call->OnMessage(message);
+  if (call) return call->OnMessage(message);
+  // An accept for a call already given up (cancelled before the server
+  // answered): tell that server, or its handler runs on until keepalives lapse.
+  if (message.headers.Get(internal::kFrameHeader) ==
+          internal::FrameTypeName(FrameType::kAccept) &&
+      !message.reply_to.empty()) {
+    connection_.Publish(internal::MakeControl(FrameType::kCancel, message.reply_to, message.subject))
+        .IgnoreError();
+  }
 }
 
 std::uint64_t internal::ChannelState::AddUnary(UnaryCallback& done) {
@@ -251,7 +258,11 @@ void Channel::CallUnaryAsync(std::string_view method, std::string_view request,
         if (!callback) return;
         std::string response;
         RpcStatus status = UnaryOutcome(method, timeout, reply, &response);
-        callback(std::move(status), std::move(response));
+        try {
+          callback(std::move(status), std::move(response));
+        } catch (...) {
+          // The dispatcher would swallow it; the count must still drop.
+        }
         state->EndCallback();
       });
 }
@@ -290,7 +301,11 @@ std::shared_ptr<ClientStream> Channel::CallServerStreamingAsync(std::string_view
   state_->BeginCallback();
   std::weak_ptr<internal::ChannelState> weak = state_;
   call->SetCallbacks(std::move(on_message), [weak, on_done = std::move(on_done)](RpcStatus status) {
-    on_done(std::move(status));
+    try {
+      on_done(std::move(status));
+    } catch (...) {
+      // Not ours to handle; the count must still drop.
+    }
     if (auto state = weak.lock()) state->EndCallback();
   });
   auto stream = std::make_shared<ClientStreamHandle>(call, ClientStreamHandle::OnDestroy::kKeep);

@@ -76,7 +76,8 @@ class Channel {
  public:
   explicit Channel(client::Connection& connection, ChannelOptions options = {});
   // Cancels open streams and waits until no callback of this channel runs;
-  // unary callbacks not yet run get CANCELLED.
+  // unary callbacks not yet run get CANCELLED. Not from one of its own
+  // callbacks (it would wait for itself).
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
@@ -98,10 +99,13 @@ class Channel {
   std::unique_ptr<ClientStream> OpenStream(std::string_view method, MethodKind kind,
                                            std::string_view request,
                                            const CallOptions& options = {});
-  // Server-streaming call with callbacks, run in order on the connection's
-  // dispatcher thread: `on_message` per message (the window is refilled as
-  // it returns), then `on_done` once. Cancel it by destroying the Channel or
-  // with the returned handle's Cancel(); the handle may be dropped.
+  // Server-streaming call with callbacks: `on_message` per message, in order,
+  // on the connection's dispatcher thread (the window is refilled as it
+  // returns; an exception from it ends the call with INTERNAL), then
+  // `on_done` once, never while `on_message` runs: on the dispatcher thread,
+  // or on the channel's timer thread when the deadline passes or the server
+  // goes silent, or on the thread that cancels. Cancel it by destroying the
+  // Channel or with the returned handle's Cancel(); the handle may be dropped.
   std::shared_ptr<ClientStream> CallServerStreamingAsync(std::string_view method,
                                                          std::string_view request,
                                                          const CallOptions& options,

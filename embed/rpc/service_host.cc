@@ -35,6 +35,29 @@ std::string Underscored(std::string_view full_name) {
   return name;
 }
 
+// Runs a handler; an exception becomes INTERNAL instead of ending the host.
+template <class Handler>
+RpcStatus RunHandler(std::string_view method, Handler&& handler) {
+  try {
+    return handler();
+  } catch (const std::exception& error) {
+    return RpcStatus(RpcCode::kInternal,
+                     std::string(method) + ": the handler threw: " + error.what());
+  } catch (...) {
+    return RpcStatus(RpcCode::kInternal, std::string(method) + ": the handler threw");
+  }
+}
+
+// Why a call could not be queued for a handler thread.
+RpcStatus NotQueued(const internal::WorkerPool& pool, std::size_t max_queued_calls) {
+  if (pool.is_shut_down()) {
+    return RpcStatus(RpcCode::kUnavailable, "the service host is stopping");
+  }
+  return RpcStatus(RpcCode::kResourceExhausted, "the service host is busy: " +
+                                                    std::to_string(max_queued_calls) +
+                                                    " calls are waiting");
+}
+
 Clock::time_point DeadlineOf(Clock::time_point now, const internal::Frame& frame) {
   if (!frame.timeout) return Clock::time_point::max();
   return now + *frame.timeout;
@@ -84,6 +107,8 @@ Status internal::HostState::AddService(Service& service, const ServiceOptions& o
   if (!inbox_subscription_) {
     std::string prefix = "_INBOX." + id_ + ".";
     auto subscription = connection_.Subscribe(prefix + "*", [weak](client::Message& message) {
+      // Stream frames touch calls only, never a Service: no callback guard,
+      // so streams keep working while Stop() lets them finish.
       if (auto state = weak.lock()) state->OnInboxMessage(message);
     });
     if (!subscription.ok()) return subscription.status();
@@ -96,7 +121,10 @@ Status internal::HostState::AddService(Service& service, const ServiceOptions& o
   auto methods = connection_.Subscribe(
       service.full_name() + ".*",
       [weak, raw](client::Message& message) {
-        if (auto state = weak.lock()) state->OnMethodMessage(*raw, message);
+        if (auto state = weak.lock(); state && state->EnterCallback()) {
+          state->OnMethodMessage(*raw, message);
+          state->LeaveCallback();
+        }
       },
       queue);
   if (!methods.ok()) return methods.status();
@@ -105,9 +133,17 @@ Status internal::HostState::AddService(Service& service, const ServiceOptions& o
     for (const std::string& subject : micro::VerbSubjects(verb, served->identity.name, id_)) {
       auto subscription =
           connection_.Subscribe(subject, [weak, raw, verb](const client::Message& message) {
-            if (auto state = weak.lock()) state->OnMicroRequest(*raw, verb, message);
+            if (auto state = weak.lock(); state && state->EnterCallback()) {
+              state->OnMicroRequest(*raw, verb, message);
+              state->LeaveCallback();
+            }
           });
-      if (!subscription.ok()) return subscription.status();
+      if (!subscription.ok()) {
+        // Its method subscription's callback may be running: keep it alive.
+        served->subscriptions.clear();
+        failed_services_.push_back(std::move(served));
+        return subscription.status();
+      }
       served->subscriptions.push_back(std::move(*subscription));
     }
   }
@@ -118,8 +154,13 @@ Status internal::HostState::AddService(Service& service, const ServiceOptions& o
 void internal::HostState::OnMethodMessage(ServedService& served, client::Message& message) {
   Result<internal::Frame> frame = internal::DecodeFrame(message);
   if (!frame.ok()) {
-    internal::Frame plain;
-    return Refuse(message, plain,
+    // A malformed open is refused as a stream (an end frame), else as unary.
+    internal::Frame refused;
+    if (message.headers.Get(internal::kFrameHeader) ==
+        internal::FrameTypeName(internal::FrameType::kOpen)) {
+      refused.type = internal::FrameType::kOpen;
+    }
+    return Refuse(message, refused,
                   RpcStatus(RpcCode::kInvalidArgument, std::string(frame.status().message())));
   }
   std::string_view subject = message.subject;
@@ -156,6 +197,18 @@ void internal::HostState::OnMethodMessage(ServedService& served, client::Message
                       " method, called as " + std::string(MethodKindName(frame->kind))));
   }
   OpenStream(served, method, message, *frame);
+}
+
+bool internal::HostState::EnterCallback() {
+  std::lock_guard lock(callbacks_mutex_);
+  if (are_callbacks_closed_) return false;
+  ++callbacks_running_;
+  return true;
+}
+
+void internal::HostState::LeaveCallback() {
+  std::lock_guard lock(callbacks_mutex_);
+  if (--callbacks_running_ == 0) callbacks_idle_.notify_all();
 }
 
 void internal::HostState::Refuse(const client::Message& message, const internal::Frame& frame,
@@ -222,7 +275,9 @@ void internal::HostState::ServeUnary(ServedService& served, const Service::Metho
     if (context->IsCancelled()) {
       status = context->cancellation();
     } else {
-      status = std::get<UnaryMethod>(method.handler)(*context, request, &response);
+      status = RunHandler(context->method(), [&] {
+        return std::get<UnaryMethod>(method.handler)(*context, request, &response);
+      });
       if (context->IsCancelled()) status = context->cancellation();
     }
     state->Record(served, method.info.name, status, Clock::now() - now);
@@ -230,16 +285,26 @@ void internal::HostState::ServeUnary(ServedService& served, const Service::Metho
     // because the host stops is told (UNAVAILABLE) so it can retry elsewhere.
     bool tell = !context->IsCancelled() || context->notice() == PeerNotice::kTell;
     if (!reply_to.empty() && tell) {
-      state->connection_.Publish(internal::MakeUnaryReply(reply_to, status, std::move(response)))
-          .IgnoreError();
+      Status sent =
+          state->connection_.Publish(internal::MakeUnaryReply(reply_to, status, std::move(response)));
+      if (!sent.ok() && status.ok()) {
+        // Too big for the broker's max_payload, say: the caller must not wait
+        // for its deadline to learn it.
+        state->connection_
+            .Publish(internal::MakeUnaryReply(
+                reply_to,
+                RpcStatus(RpcCode::kResourceExhausted,
+                          std::string(context->method()) + ": the response was not sent: " +
+                              std::string(sent.message())),
+                {}))
+            .IgnoreError();
+      }
     }
     state->EndCall(context);
   });
   if (!queued) {
     EndCall(context);
-    RpcStatus busy(RpcCode::kResourceExhausted,
-                   "the service host is busy: " + std::to_string(options_.max_queued_calls) +
-                       " calls are waiting");
+    RpcStatus busy = NotQueued(pool_, options_.max_queued_calls);
     Record(served, method.info.name, busy, Clock::duration::zero());
     Refuse(message, frame, std::move(busy));
   }
@@ -249,16 +314,18 @@ void internal::HostState::OpenStream(ServedService& served, const Service::Metho
                                      const client::Message& message, const internal::Frame& frame) {
   if (message.reply_to.empty()) return;  // nobody to stream to
   Clock::time_point now = Clock::now();
-  bool takes_messages = method.info.kind != MethodKind::kServerStreaming;
-  std::chrono::milliseconds keepalive = frame.keepalive.value_or(options_.keepalive_interval);
+  std::chrono::milliseconds keepalive =
+      frame.keepalive.value_or(std::clamp(options_.keepalive_interval, internal::kMinKeepalive,
+                                          internal::kMaxKeepalive));
   std::uint32_t window = std::clamp<std::uint32_t>(options_.stream_window, 1, internal::kMaxWindow);
   auto call = std::make_shared<ServerCall>(weak_from_this(), connection_, method, message.subject,
                                            message.headers, DeadlineOf(now, frame),
                                            message.reply_to, frame.window, window, keepalive);
   call->self_ = call;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     if (is_stopped_) {
+      lock.unlock();
       return Refuse(message, frame,
                     RpcStatus(RpcCode::kUnavailable, "the service host is stopping"));
     }
@@ -268,7 +335,7 @@ void internal::HostState::OpenStream(ServedService& served, const Service::Metho
     active_.push_back(call);
   }
   connection_
-      .Publish(internal::MakeAccept(message.reply_to, call->inbox(), takes_messages ? window : 0))
+      .Publish(internal::MakeAccept(message.reply_to, call->inbox(), 0))
       .IgnoreError();
   call->StartKeepalive(timers_);
 
@@ -282,20 +349,20 @@ void internal::HostState::OpenStream(ServedService& served, const Service::Metho
     if (call->IsCancelled()) {
       status = call->cancellation();
     } else {
-      switch (method.info.kind) {
-        case MethodKind::kServerStreaming:
-          status = std::get<ServerStreamingMethod>(method.handler)(*call, request, *call);
-          break;
-        case MethodKind::kClientStreaming:
-          status = std::get<ClientStreamingMethod>(method.handler)(*call, *call, &response);
-          break;
-        case MethodKind::kBidiStreaming:
-          status = std::get<BidiStreamingMethod>(method.handler)(*call, *call);
-          break;
-        case MethodKind::kUnary:
-          status = RpcStatus(RpcCode::kInternal, "unary method on a stream");
-          break;
-      }
+      if (method.info.kind != MethodKind::kServerStreaming) call->OpenReceiveWindow();
+      status = RunHandler(call->method(), [&] {
+        switch (method.info.kind) {
+          case MethodKind::kServerStreaming:
+            return std::get<ServerStreamingMethod>(method.handler)(*call, request, *call);
+          case MethodKind::kClientStreaming:
+            return std::get<ClientStreamingMethod>(method.handler)(*call, *call, &response);
+          case MethodKind::kBidiStreaming:
+            return std::get<BidiStreamingMethod>(method.handler)(*call, *call);
+          case MethodKind::kUnary:
+            break;
+        }
+        return RpcStatus(RpcCode::kInternal, "unary method on a stream");
+      });
     }
     RpcStatus final_status = call->Finish(std::move(status), response);
     state->Record(served, method.info.name, final_status, Clock::now() - now);
@@ -303,9 +370,7 @@ void internal::HostState::OpenStream(ServedService& served, const Service::Metho
     state->EndCall(call);
   });
   if (!queued) {
-    RpcStatus busy(RpcCode::kResourceExhausted,
-                   "the service host is busy: " + std::to_string(options_.max_queued_calls) +
-                       " calls are waiting");
+    RpcStatus busy = NotQueued(pool_, options_.max_queued_calls);
     call->Abort(busy);
     call->Finish(busy, {}).IgnoreError();
     Record(served, method.info.name, busy, Clock::duration::zero());
@@ -404,6 +469,12 @@ void internal::HostState::Stop(std::chrono::milliseconds grace) {
     subscription->Drain(left).IgnoreError();
   }
   subscriptions.clear();
+  {
+    // A callback that started before the UNSUB may still be running.
+    std::unique_lock lock(callbacks_mutex_);
+    are_callbacks_closed_ = true;
+    callbacks_idle_.wait(lock, [this] { return callbacks_running_ == 0; });
+  }
   std::vector<std::shared_ptr<CallContext>> remaining;
   {
     std::unique_lock lock(mutex_);

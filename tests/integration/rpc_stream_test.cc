@@ -43,6 +43,13 @@ class StreamService : public DynamicService {
                          ended_with.set_value(context.cancellation());
                          return RpcStatus::Ok();
                        });
+    // Reads two messages, then answers OK without reading the rest.
+    AddClientStreaming({"TakeTwo", MethodKind::kClientStreaming, "", ""},
+                       [](ServerContext&, ServerStream& stream, std::string* response) {
+                         std::string message;
+                         for (int i = 0; i < 2 && stream.Read(&message); ++i) *response += message;
+                         return RpcStatus::Ok();
+                       });
     // Five messages, then NOT_FOUND.
     AddServerStreaming({"FailAfterFive", MethodKind::kServerStreaming, "", ""},
                        [](ServerContext&, std::string_view, ServerStream& stream) {
@@ -146,6 +153,47 @@ TEST_F(RpcStreamTest, BidiStreamingEchoesInOrder) {
   writer.join();
   EXPECT_FALSE(stream->Read(&message));
   EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(RpcStreamTest, FinishBeforeReadingEverythingDropsTheRest) {
+  StreamService& service = Make<StreamService>();
+  Serve(service);
+  ChannelOptions options;
+  options.stream_window = 16;
+  Channel channel(Connect(), options);
+  auto stream = channel.OpenStream("svc.v1.Streams.Count", MethodKind::kServerStreaming, "5000");
+  std::string message;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(stream->Read(&message));
+  // The server is far from done and blocked on the window: Finish() credits
+  // what it drops, so the server can finish.
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(service.written_count.load(), 5000);
+}
+
+TEST_F(RpcStreamTest, AServerMayAnswerAClientStreamEarly) {
+  StreamService& service = Make<StreamService>();
+  Serve(service);
+  Channel channel(Connect());
+  auto stream = channel.OpenStream("svc.v1.Streams.TakeTwo", MethodKind::kClientStreaming, "");
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(stream->Write(std::to_string(i)).ok());
+  std::string response;
+  ASSERT_TRUE(stream->Read(&response));  // the answer came before WritesDone
+  EXPECT_EQ(response, "01");
+  EXPECT_TRUE(stream->WritesDone().ok());
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(RpcStreamTest, CancelBeforeTheServerAcceptedStillReachesIt) {
+  StreamService& service = Make<StreamService>();
+  Serve(service);
+  Channel channel(Connect());  // keepalive 1 s: a missed cancel would take 3 s
+  auto stream = channel.OpenStream("svc.v1.Streams.Forever", MethodKind::kServerStreaming, "");
+  stream->Cancel();
+  Clock::time_point start = Clock::now();
+  auto ended = service.ended_with.get_future();
+  ASSERT_EQ(ended.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(ended.get().code(), RpcCode::kCancelled);
+  EXPECT_LT(Clock::now() - start, milliseconds(1'500));
 }
 
 TEST_F(RpcStreamTest, ErrorMidStreamArrivesAfterTheMessages) {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -41,6 +42,10 @@ class TestService : public DynamicService {
                slow_cancelled_at.store(Clock::now().time_since_epoch().count());
                slow_saw_cancel.store(cancelled);
                return RpcStatus::Ok();
+             });
+    AddUnary({"Throw", MethodKind::kUnary, "svc.v1.Bytes", "svc.v1.Bytes"},
+             [](ServerContext&, std::string_view, std::string*) -> RpcStatus {
+               throw std::runtime_error("boom");
              });
     AddServerStreaming({"Stream", MethodKind::kServerStreaming, "svc.v1.Bytes", "svc.v1.Bytes"},
                        [](ServerContext&, std::string_view, ServerStream&) {
@@ -87,6 +92,18 @@ TEST_F(RpcUnaryTest, HandlerStatusReachesTheCaller) {
   RpcStatus status = channel.CallUnary("svc.v1.Test.Fail", "bob", &response);
   EXPECT_EQ(status, RpcStatus(RpcCode::kNotFound, "no user bob"));
   EXPECT_EQ(response, "");
+}
+
+TEST_F(RpcUnaryTest, AThrowingHandlerIsInternalAndTheHostGoesOn) {
+  TestService& service = Make<TestService>();
+  Serve(service);
+  Channel channel(Connect());
+  std::string response;
+  RpcStatus status = channel.CallUnary("svc.v1.Test.Throw", "x", &response);
+  EXPECT_EQ(status.code(), RpcCode::kInternal) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr("boom"));
+  EXPECT_TRUE(channel.CallUnary("svc.v1.Test.Echo", "after", &response).ok());
+  EXPECT_EQ(response, "after");
 }
 
 TEST_F(RpcUnaryTest, NoServiceIsUnavailable) {
@@ -273,16 +290,16 @@ TEST_F(RpcUnaryTest, AnswersTheNatsServiceApi) {
   ASSERT_TRUE(parsed_info.ok()) << parsed_info.status().ToString();
   EXPECT_EQ(parsed_info->description, "test service");
   EXPECT_EQ(parsed_info->service.metadata.at("embed.service"), "svc.v1.Test");
-  ASSERT_EQ(parsed_info->endpoints.size(), 4u);
+  ASSERT_EQ(parsed_info->endpoints.size(), 5u);
   EXPECT_EQ(parsed_info->endpoints[0].subject, "svc.v1.Test.Echo");
   EXPECT_EQ(parsed_info->endpoints[0].queue_group, "svc_v1_Test");
-  EXPECT_EQ(parsed_info->endpoints[3].metadata.at("embed.kind"), "server_streaming");
+  EXPECT_EQ(parsed_info->endpoints[4].metadata.at("embed.kind"), "server_streaming");
 
   auto stats = caller.Request("$SRV.STATS", "", milliseconds(1'000));
   ASSERT_TRUE(stats.ok());
   auto parsed_stats = micro::ParseStatsResponse(stats->payload);
   ASSERT_TRUE(parsed_stats.ok()) << parsed_stats.status().ToString();
-  ASSERT_EQ(parsed_stats->endpoints.size(), 4u);
+  ASSERT_EQ(parsed_stats->endpoints.size(), 5u);
   EXPECT_EQ(parsed_stats->endpoints[0].num_requests, 1u);
   EXPECT_EQ(parsed_stats->endpoints[1].num_requests, 1u);
   EXPECT_EQ(parsed_stats->endpoints[1].num_errors, 1u);

@@ -79,14 +79,18 @@ void ClientCall::OnMessage(client::Message& message) {
       if (is_accepted_ || message.reply_to.empty()) break;
       is_accepted_ = true;
       peer_inbox_ = message.reply_to;
-      send_.Grant(frame.window);
+      send_.GrantTotal(frame.window);
       changed_.notify_all();
       return;
     case FrameType::kCredit:
-      send_.Grant(frame.credit);
+      send_.GrantTotal(frame.granted);
       changed_.notify_all();
       return;
     case FrameType::kKeepalive:
+      if (frame.granted > 0) {
+        send_.GrantTotal(frame.granted);
+        changed_.notify_all();
+      }
       return;
     case FrameType::kData: {
       if (kind_ == MethodKind::kClientStreaming) break;
@@ -98,14 +102,32 @@ void ClientCall::OnMessage(client::Message& message) {
       if (on_message_) {
         is_delivering_ = true;
         lock.unlock();
-        on_message_(message.payload);
+        RpcStatus thrown;
+        try {
+          on_message_(message.payload);
+        } catch (const std::exception& error) {
+          thrown = RpcStatus(RpcCode::kInternal, method_ + ": on_message threw: " + error.what());
+        } catch (...) {
+          thrown = RpcStatus(RpcCode::kInternal, method_ + ": on_message threw");
+        }
         lock.lock();
         is_delivering_ = false;
+        // A slow callback is not a silent server.
+        last_received_ = Clock::now();
+        if (!thrown.ok()) {
+          lock.unlock();
+          Complete(std::move(thrown), true);
+          lock.lock();
+        }
         TakeCreditLocked(lock);
         if (is_done_pending_) {
           lock.unlock();
           RunDone();
         }
+        return;
+      }
+      if (is_discarding_) {
+        TakeCreditLocked(lock);  // Finish() was called: nobody reads any more
         return;
       }
       inbound_.push_back(std::move(message.payload));
@@ -159,7 +181,8 @@ RpcStatus ClientCall::WritesDone() {
   std::unique_lock lock(mutex_);
   if (is_writes_done_) return RpcStatus::Ok();
   changed_.wait(lock, [this] { return is_finished_ || is_accepted_; });
-  if (is_finished_) return FinishedStatusLocked();
+  // The server may end a call before reading everything: that is its answer.
+  if (is_finished_) return status_;
   is_writes_done_ = true;
   std::uint64_t sent_count = send_.sent();
   last_sent_ = Clock::now();
@@ -185,6 +208,15 @@ bool ClientCall::Read(std::string* message) {
 
 RpcStatus ClientCall::Finish() {
   std::unique_lock lock(mutex_);
+  if (!is_finished_ && !is_discarding_) {
+    // Unread messages are dropped and credited, and so is whatever still
+    // arrives, so a server blocked on the window can end the call.
+    is_discarding_ = true;
+    while (!inbound_.empty()) {
+      inbound_.pop_front();
+      TakeCreditLocked(lock);
+    }
+  }
   changed_.wait(lock, [this] { return is_finished_; });
   return status_;
 }
@@ -226,12 +258,13 @@ RpcStatus ClientCall::FinishedStatusLocked() const {
 }
 
 void ClientCall::TakeCreditLocked(std::unique_lock<std::mutex>& lock) {
-  std::uint32_t credit = receive_.OnConsumed();
-  if (credit == 0 || is_finished_ || !is_accepted_) return;
+  if (!receive_.OnConsumed() || is_finished_ || !is_accepted_) return;
   last_sent_ = Clock::now();
   std::string to = peer_inbox_;
+  std::uint64_t granted = receive_.granted();
   lock.unlock();
-  connection_.Publish(MakeCredit(to, inbox_, credit)).IgnoreError();
+  // A lost credit frame is repaired by the next one or by a keepalive.
+  connection_.Publish(MakeCredit(to, inbox_, granted)).IgnoreError();
   lock.lock();
 }
 
@@ -261,7 +294,7 @@ void ClientCall::OnKeepaliveTick() {
   std::unique_lock lock(mutex_);
   if (is_finished_) return;
   Clock::time_point now = Clock::now();
-  if (now - last_received_ > 3 * keepalive_) {
+  if (!is_delivering_ && now - last_received_ > 3 * keepalive_) {
     std::string silence = DescribeDuration(now - last_received_);
     lock.unlock();
     return Complete(
@@ -271,11 +304,10 @@ void ClientCall::OnKeepaliveTick() {
   bool send = is_accepted_ && now - last_sent_ >= keepalive_;
   if (send) last_sent_ = now;
   std::string to = peer_inbox_;
+  std::uint64_t granted = kind_ == MethodKind::kClientStreaming ? 0 : receive_.granted();
   ScheduleKeepaliveLocked(*channel);
   lock.unlock();
-  if (send) {
-    connection_.Publish(MakeControl(FrameType::kKeepalive, to, inbox_)).IgnoreError();
-  }
+  if (send) connection_.Publish(MakeKeepalive(to, inbox_, granted)).IgnoreError();
 }
 
 }  // namespace embed::rpc::internal

@@ -88,6 +88,7 @@ class ClientCall : public std::enable_shared_from_this<ClientCall> {
   StreamMessageCallback on_message_;
   StreamDoneCallback on_done_;
   bool is_delivering_ = false;
+  bool is_discarding_ = false;  // Finish() called before the end
   bool is_done_pending_ = false;
 };
 

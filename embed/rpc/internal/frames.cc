@@ -115,15 +115,18 @@ Result<Frame> DecodeFrame(const client::Message& message) {
       if (frame.type == FrameType::kEnd) frame.status = StatusOf(message);
       break;
     case FrameType::kCredit:
-      EMBED_RETURN_IF_ERROR(ReadNumber(headers, kCreditHeader, 1, kMaxWindow, &value));
+      EMBED_RETURN_IF_ERROR(ReadNumber(headers, kCreditHeader, 1, UINT64_MAX, &value));
       if (!value) return ProtocolError("credit frame without Embed-Credit");
-      frame.credit = static_cast<std::uint32_t>(*value);
+      frame.granted = *value;
+      break;
+    case FrameType::kKeepalive:
+      EMBED_RETURN_IF_ERROR(ReadNumber(headers, kCreditHeader, 1, UINT64_MAX, &value));
+      if (value) frame.granted = *value;
       break;
     case FrameType::kUnary:
       frame.status = StatusOf(message);
       break;
     case FrameType::kCancel:
-    case FrameType::kKeepalive:
       break;
   }
   if (frame.type == FrameType::kUnary || frame.type == FrameType::kOpen) {
@@ -191,9 +194,16 @@ client::Message MakeData(std::string_view to, std::string_view reply_to, std::ui
   return message;
 }
 
-client::Message MakeCredit(std::string_view to, std::string_view reply_to, std::uint32_t credit) {
+client::Message MakeCredit(std::string_view to, std::string_view reply_to, std::uint64_t granted) {
   client::Message message = MakeFrame(FrameType::kCredit, to, reply_to);
-  message.headers.Add(kCreditHeader, std::to_string(credit));
+  message.headers.Add(kCreditHeader, std::to_string(granted));
+  return message;
+}
+
+client::Message MakeKeepalive(std::string_view to, std::string_view reply_to,
+                              std::uint64_t granted) {
+  client::Message message = MakeFrame(FrameType::kKeepalive, to, reply_to);
+  if (granted > 0) message.headers.Add(kCreditHeader, std::to_string(granted));
   return message;
 }
 
@@ -245,13 +255,13 @@ RpcStatus ReceiveWindow::OnEnd(std::uint64_t sent) const {
   return RpcStatus::Ok();
 }
 
-std::uint32_t ReceiveWindow::OnConsumed() {
+bool ReceiveWindow::OnConsumed() {
   ++consumed_;
   std::uint64_t since = consumed_ - consumed_at_last_grant_;
-  if (since * 2 < window_) return 0;
+  if (since * 2 < window_) return false;
   consumed_at_last_grant_ = consumed_;
   granted_ += since;
-  return static_cast<std::uint32_t>(since);
+  return true;
 }
 
 }  // namespace embed::rpc::internal

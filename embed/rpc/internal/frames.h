@@ -18,14 +18,17 @@
 //             the call.
 //   data      either way. Embed-Seq: 1, 2, ... per direction; payload = one
 //             message. A receiver refuses a gap or more than it granted.
-//   credit    either way. Embed-Credit: more messages the sender may send.
+//   credit    either way. Embed-Credit: the total number of data frames the
+//             sender may have sent so far (the window plus every grant since),
+//             so a lost credit frame is repaired by the next one.
 //   end       client: no more messages (half-close). server: the call is
 //             over; the status in the error headers (none = OK); payload =
 //             the response of a client-streaming call. Embed-Seq = the
 //             number of data frames the sender sent, so a loss shows.
 //   cancel    client -> server: the caller gave up.
 //   keepalive either way when the sender had nothing to send for an
-//             interval; 3 silent intervals mean the peer is gone.
+//             interval; 3 silent intervals mean the peer is gone. A side
+//             that receives data repeats its Embed-Credit total in it.
 // A NATS "no responders" status (503) arriving at a stream inbox means the
 // peer's inbox is gone.
 
@@ -67,7 +70,7 @@ struct Frame {
   FrameType type = FrameType::kUnary;
   MethodKind kind = MethodKind::kUnary;                // open
   std::uint32_t window = 0;                            // open, accept
-  std::uint32_t credit = 0;                            // credit
+  std::uint64_t granted = 0;  // credit, keepalive (0 = none): total data frames allowed
   std::uint64_t seq = 0;                               // data, end
   std::optional<std::chrono::milliseconds> timeout;    // unary, open
   std::optional<std::chrono::milliseconds> keepalive;  // open
@@ -100,7 +103,11 @@ client::Message MakeOpen(std::string_view method, std::string_view reply_to, Met
 client::Message MakeAccept(std::string_view to, std::string_view reply_to, std::uint32_t window);
 client::Message MakeData(std::string_view to, std::string_view reply_to, std::uint64_t seq,
                          std::string payload);
-client::Message MakeCredit(std::string_view to, std::string_view reply_to, std::uint32_t credit);
+// `granted`: the total (window + every grant), not an increment.
+client::Message MakeCredit(std::string_view to, std::string_view reply_to, std::uint64_t granted);
+// `granted` > 0 repeats the receive grant (lost credit frames heal).
+client::Message MakeKeepalive(std::string_view to, std::string_view reply_to,
+                              std::uint64_t granted);
 client::Message MakeEnd(std::string_view to, std::string_view reply_to, std::uint64_t sent,
                         const RpcStatus& status, std::string_view payload);
 client::Message MakeControl(FrameType type, std::string_view to, std::string_view reply_to);
@@ -112,7 +119,11 @@ class SendWindow {
  public:
   bool CanSend() const { return sent_ < granted_; }
   std::uint64_t available() const { return granted_ - sent_; }
-  void Grant(std::uint32_t credit) { granted_ += credit; }
+  // The peer allows `total` data frames in all (grants only grow; an older,
+  // smaller total arriving late changes nothing).
+  void GrantTotal(std::uint64_t total) {
+    if (total > granted_) granted_ = total;
+  }
   // Precondition: CanSend(). Returns the data frame's sequence number.
   std::uint64_t TakeSeq() { return ++sent_; }
   std::uint64_t sent() const { return sent_; }
@@ -127,15 +138,27 @@ class SendWindow {
 // so the sender rarely waits).
 class ReceiveWindow {
  public:
-  explicit ReceiveWindow(std::uint32_t window) : window_(window), granted_(window) {}
+  enum class Start { kGranted, kClosed };
+  // kClosed: nothing is granted until Open() (a server grants its window only
+  // when a handler starts reading, so queued calls buffer nothing).
+  explicit ReceiveWindow(std::uint32_t window, Start start = Start::kGranted)
+      : window_(window), granted_(start == Start::kGranted ? window : 0) {}
+  // Grants the window (after Start::kClosed); returns the new total.
+  std::uint64_t Open() {
+    if (granted_ < consumed_at_last_grant_ + window_) granted_ = consumed_at_last_grant_ + window_;
+    return granted_;
+  }
   // A data frame arrived: kDataLoss on a gap or repeat, kResourceExhausted
   // beyond the grant.
   RpcStatus OnData(std::uint64_t seq);
   // The end frame says `sent` frames were sent: kDataLoss unless all arrived.
   RpcStatus OnEnd(std::uint64_t sent) const;
-  // The application took one message; returns the credit to send now, or 0.
-  std::uint32_t OnConsumed();
+  // The application took one message; true when a credit frame (with
+  // granted()) should go out now.
+  bool OnConsumed();
   std::uint64_t received() const { return received_; }
+  // The total this side allows the peer to send.
+  std::uint64_t granted() const { return granted_; }
 
  private:
   std::uint32_t window_;

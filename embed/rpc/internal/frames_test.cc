@@ -41,9 +41,16 @@ TEST(Frames, DataCreditEndRoundTrip) {
   EXPECT_EQ(data->type, FrameType::kData);
   EXPECT_EQ(data->seq, 7u);
 
-  Result<Frame> credit = DecodeFrame(MakeCredit("to", "from", 32));
+  Result<Frame> credit = DecodeFrame(MakeCredit("to", "from", 96));
   ASSERT_TRUE(credit.ok());
-  EXPECT_EQ(credit->credit, 32u);
+  EXPECT_EQ(credit->granted, 96u);
+  Result<Frame> keepalive = DecodeFrame(MakeKeepalive("to", "from", 160));
+  ASSERT_TRUE(keepalive.ok());
+  EXPECT_EQ(keepalive->type, FrameType::kKeepalive);
+  EXPECT_EQ(keepalive->granted, 160u);
+  Result<Frame> bare = DecodeFrame(MakeKeepalive("to", "from", 0));
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(bare->granted, 0u);
 
   Result<Frame> end =
       DecodeFrame(MakeEnd("to", "from", 3, RpcStatus(RpcCode::kNotFound, "no such user"), ""));
@@ -99,7 +106,8 @@ TEST(Frames, RejectsMalformedHeaders) {
   EXPECT_FALSE(with("data", "Embed-Seq", "12x").ok());
   EXPECT_FALSE(with("data", "Embed-Seq", "-1").ok());
   EXPECT_FALSE(with("credit", "Embed-Credit", "0").ok());
-  EXPECT_FALSE(with("credit", "Embed-Credit", "65537").ok());
+  EXPECT_FALSE(with("credit", "Embed-Credit", "1x").ok());
+  EXPECT_FALSE(with("keepalive", "Embed-Credit", "-5").ok());
   EXPECT_FALSE(with("open", "Embed-Kind", "unary").ok());           // unary is not a stream
   EXPECT_FALSE(with("open", "Embed-Kind", "bidi_streaming").ok());  // no window
   client::Message timeout;
@@ -111,16 +119,20 @@ TEST(Frames, RejectsMalformedHeaders) {
   EXPECT_FALSE(DecodeFrame(keepalive).ok());
 }
 
-TEST(SendWindow, CountsGrantsAndSends) {
+TEST(SendWindow, CountsTotalGrantsAndSends) {
   SendWindow window;
   EXPECT_FALSE(window.CanSend());
-  window.Grant(2);
+  window.GrantTotal(2);
   EXPECT_EQ(window.TakeSeq(), 1u);
   EXPECT_EQ(window.TakeSeq(), 2u);
   EXPECT_FALSE(window.CanSend());
-  window.Grant(1);
+  window.GrantTotal(3);
   EXPECT_TRUE(window.CanSend());
   EXPECT_EQ(window.sent(), 2u);
+  // Totals heal a lost grant and ignore an older one that arrives late.
+  window.GrantTotal(10);
+  window.GrantTotal(4);
+  EXPECT_EQ(window.available(), 8u);
 }
 
 TEST(ReceiveWindow, ChecksSequenceAndGrant) {
@@ -139,14 +151,16 @@ TEST(ReceiveWindow, ChecksSequenceAndGrant) {
 TEST(ReceiveWindow, GrantsAfterHalfTheWindowIsConsumed) {
   ReceiveWindow window(4);
   for (std::uint64_t seq = 1; seq <= 4; ++seq) ASSERT_TRUE(window.OnData(seq).ok());
-  EXPECT_EQ(window.OnConsumed(), 0u);
-  EXPECT_EQ(window.OnConsumed(), 2u);
+  EXPECT_FALSE(window.OnConsumed());
+  EXPECT_TRUE(window.OnConsumed());  // half the window consumed
+  EXPECT_EQ(window.granted(), 6u);
   EXPECT_TRUE(window.OnData(5).ok());
   EXPECT_TRUE(window.OnData(6).ok());
   EXPECT_EQ(window.OnData(7).code(), RpcCode::kResourceExhausted);
   ReceiveWindow one(1);
   ASSERT_TRUE(one.OnData(1).ok());
-  EXPECT_EQ(one.OnConsumed(), 1u);
+  EXPECT_TRUE(one.OnConsumed());
+  EXPECT_EQ(one.granted(), 2u);
   EXPECT_TRUE(one.OnData(2).ok());
 }
 

@@ -61,6 +61,13 @@ class HostState : public std::enable_shared_from_this<HostState> {
   Status AddService(Service& service, const ServiceOptions& options);
   void Stop(std::chrono::milliseconds grace);
 
+  // The method and $SRV subscription callbacks (on the connection's
+  // dispatcher) bracket their work with these: Stop() waits until none runs,
+  // so none touches a Service after the host stopped. EnterCallback() is
+  // false once Stop() waited.
+  bool EnterCallback();
+  void LeaveCallback();
+
   // Bookkeeping of running calls (for Stop and the stream inbox).
   void EndCall(const std::shared_ptr<CallContext>& context);
   void Unregister(std::uint64_t token);
@@ -88,12 +95,20 @@ class HostState : public std::enable_shared_from_this<HostState> {
   std::condition_variable calls_done_;
   bool is_stopped_ = false;
   std::map<std::string, std::unique_ptr<ServedService>> services_;  // by full name
+  // Services whose AddService() failed half-way: kept, since a callback of
+  // one of their subscriptions may still run.
+  std::vector<std::unique_ptr<ServedService>> failed_services_;
   std::unique_ptr<client::Subscription> inbox_subscription_;
   std::string inbox_prefix_;  // "_INBOX.<id>."
   std::uint64_t next_token_ = 1;
   std::unordered_map<std::uint64_t, std::shared_ptr<ServerCall>> streams_;
   std::vector<std::shared_ptr<CallContext>> active_;  // unary and streaming
   std::mutex stats_mutex_;
+
+  std::mutex callbacks_mutex_;
+  std::condition_variable callbacks_idle_;
+  int callbacks_running_ = 0;
+  bool are_callbacks_closed_ = false;
 };
 
 }  // namespace embed::rpc::internal

@@ -17,9 +17,9 @@ ServerCall::ServerCall(std::weak_ptr<HostState> host, client::Connection& connec
       connection_(connection),
       method_info_(method.info),
       peer_inbox_(std::move(peer_inbox)),
-      receive_(host_window),
+      receive_(host_window, ReceiveWindow::Start::kClosed),
       keepalive_(keepalive) {
-  send_.Grant(client_window);
+  send_.GrantTotal(client_window);
 }
 
 void ServerCall::set_token(std::uint64_t token, std::string inbox) {
@@ -38,11 +38,12 @@ bool ServerCall::Read(std::string* message) {
   if (inbound_.empty()) return false;
   *message = std::move(inbound_.front());
   inbound_.pop_front();
-  std::uint32_t credit = receive_.OnConsumed();
-  if (credit > 0) {
+  if (receive_.OnConsumed()) {
     last_sent_ = Clock::now();
+    std::uint64_t granted = receive_.granted();
     lock.unlock();
-    connection_.Publish(MakeCredit(peer_inbox_, inbox_, credit)).IgnoreError();
+    // A lost credit frame is repaired by the next one or by a keepalive.
+    connection_.Publish(MakeCredit(peer_inbox_, inbox_, granted)).IgnoreError();
   }
   return true;
 }
@@ -119,10 +120,11 @@ void ServerCall::OnMessage(client::Message& message) {
       return;
     }
     case FrameType::kCredit:
-      send_.Grant(frame.credit);
-      changed_.notify_all();
-      return;
     case FrameType::kKeepalive:
+      if (frame.granted > 0) {
+        send_.GrantTotal(frame.granted);
+        changed_.notify_all();
+      }
       return;
     case FrameType::kCancel:
       lock.unlock();
@@ -156,12 +158,26 @@ RpcStatus ServerCall::Finish(RpcStatus status, std::string_view response) {
   }
   if (tell) {
     bool has_response = status.ok() && method_info_.kind == MethodKind::kClientStreaming;
-    connection_
-        .Publish(MakeEnd(peer_inbox_, inbox_, sent, status,
-                         has_response ? response : std::string_view()))
-        .IgnoreError();
+    Status published = connection_.Publish(
+        MakeEnd(peer_inbox_, inbox_, sent, status, has_response ? response : std::string_view()));
+    if (!published.ok() && has_response) {
+      // The response did not fit (max_payload): the caller must still learn
+      // the outcome now, not after its keepalives run out.
+      status = RpcStatus(RpcCode::kResourceExhausted,
+                         method_ + ": the response was not sent: " + std::string(published.message()));
+      connection_.Publish(MakeEnd(peer_inbox_, inbox_, sent, status, {})).IgnoreError();
+    }
   }
   return status;
+}
+
+void ServerCall::OpenReceiveWindow() {
+  std::unique_lock lock(mutex_);
+  if (is_cancelled_) return;
+  std::uint64_t granted = receive_.Open();
+  last_sent_ = Clock::now();
+  lock.unlock();
+  connection_.Publish(MakeCredit(peer_inbox_, inbox_, granted)).IgnoreError();
 }
 
 void ServerCall::StartKeepalive(TimerQueue& timers) {
@@ -207,12 +223,12 @@ void ServerCall::OnKeepaliveTick() {
   }
   bool send = now - last_sent_ >= keepalive_;
   if (send) last_sent_ = now;
-  // Wake at the deadline if it comes before the next tick.
+  bool takes_messages = method_info_.kind == MethodKind::kClientStreaming ||
+                        method_info_.kind == MethodKind::kBidiStreaming;
+  std::uint64_t granted = takes_messages ? receive_.granted() : 0;
   ScheduleKeepaliveLocked(host->timers());
   lock.unlock();
-  if (send) {
-    connection_.Publish(MakeControl(FrameType::kKeepalive, peer_inbox_, inbox_)).IgnoreError();
-  }
+  if (send) connection_.Publish(MakeKeepalive(peer_inbox_, inbox_, granted)).IgnoreError();
 }
 
 }  // namespace embed::rpc::internal

@@ -117,6 +117,9 @@ class ServerCall : public CallContext, public ServerStream {
   // already knows the outcome.
   RpcStatus Finish(RpcStatus status, std::string_view response);
   void StartKeepalive(TimerQueue& timers);
+  // Grants the client its window (client and bidi streaming), when the
+  // handler starts: a call waiting for a thread buffers nothing.
+  void OpenReceiveWindow();
 
  private:
   // Waits for `ready` or the deadline (no timed wait when there is none).

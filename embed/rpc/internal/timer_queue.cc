@@ -61,7 +61,11 @@ void TimerQueue::Run() {
     when_of_.erase(first->first.second);
     timers_.erase(first);
     lock.unlock();
-    callback();
+    try {
+      callback();
+    } catch (...) {
+      // A callback's exception must not end the timer thread.
+    }
     lock.lock();
   }
 }

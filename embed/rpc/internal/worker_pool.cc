@@ -35,6 +35,11 @@ void WorkerPool::Shutdown() {
   for (std::thread& thread : threads) thread.join();
 }
 
+bool WorkerPool::is_shut_down() const {
+  std::lock_guard lock(mutex_);
+  return is_shut_down_;
+}
+
 std::size_t WorkerPool::thread_count() const {
   std::lock_guard lock(mutex_);
   return threads_.size();
@@ -53,7 +58,12 @@ void WorkerPool::Work() {
     std::function<void()> task = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    task();
+    try {
+      task();
+    } catch (...) {
+      // Tasks catch their handlers' exceptions; this keeps the thread alive
+      // should one slip through.
+    }
     lock.lock();
   }
 }

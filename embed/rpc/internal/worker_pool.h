@@ -26,6 +26,7 @@ class WorkerPool {
   // Runs the queued tasks, then joins the threads. Must not be called from a task.
   void Shutdown();
   std::size_t thread_count() const;
+  bool is_shut_down() const;
 
  private:
   void Work();
