@@ -104,6 +104,7 @@ class GeneratedCode : public embed::testing::BrokerFixture {
   void SetUp() override { StartBroker(); }
   void TearDown() override {
     hosts_.clear();
+    services_.clear();
     channel_.reset();
     connections_.clear();
     BrokerFixture::TearDown();
@@ -124,6 +125,13 @@ class GeneratedCode : public embed::testing::BrokerFixture {
     ASSERT_TRUE(added.ok()) << added.ToString();
     ASSERT_TRUE(connection.Flush(std::chrono::seconds(2)).ok());
   }
+  // A service owned by the fixture: it must outlive the host serving it,
+  // whose handler threads may still be finishing after the test body.
+  template <class ServiceType>
+  ServiceType& Make() {
+    services_.push_back(std::make_unique<ServiceType>());
+    return static_cast<ServiceType&>(*services_.back());
+  }
   Channel& channel() {
     if (channel_ == nullptr) channel_ = std::make_unique<Channel>(Connect());
     return *channel_;
@@ -132,6 +140,7 @@ class GeneratedCode : public embed::testing::BrokerFixture {
  private:
   std::vector<std::unique_ptr<client::Connection>> connections_;
   std::unique_ptr<Channel> channel_;
+  std::vector<std::unique_ptr<Service>> services_;
   std::vector<std::unique_ptr<ServiceHost>> hosts_;
 };
 
@@ -157,7 +166,7 @@ TEST(GeneratedService, RegistersEveryMethodWithItsKindAndTypes) {
 }
 
 TEST_F(GeneratedCode, CallsEveryKindOfMethod) {
-  GreeterImpl service;
+  GreeterImpl& service = Make<GreeterImpl>();
   Serve(service);
   Greeter::Client greeter(channel());
 
@@ -191,7 +200,7 @@ TEST_F(GeneratedCode, CallsEveryKindOfMethod) {
 }
 
 TEST_F(GeneratedCode, AsyncUnaryCallDeliversTheReply) {
-  GreeterImpl service;
+  GreeterImpl& service = Make<GreeterImpl>();
   Serve(service);
   Greeter::Client greeter(channel());
   std::promise<std::pair<RpcStatus, HelloReply>> done;
@@ -206,7 +215,7 @@ TEST_F(GeneratedCode, AsyncUnaryCallDeliversTheReply) {
 }
 
 TEST_F(GeneratedCode, MethodsNotOverriddenAnswerUnimplemented) {
-  EmptyGreeter service;
+  EmptyGreeter& service = Make<EmptyGreeter>();
   Serve(service);
   Greeter::Client greeter(channel());
   HelloReply reply;
@@ -219,8 +228,8 @@ TEST_F(GeneratedCode, MethodsNotOverriddenAnswerUnimplemented) {
 }
 
 TEST_F(GeneratedCode, HandlesQualifiedNestedAndGlobalTypes) {
-  EdgeImpl edge;
-  PingerImpl pinger;
+  EdgeImpl& edge = Make<EdgeImpl>();
+  PingerImpl& pinger = Make<PingerImpl>();
   Serve(edge);
   Serve(pinger);
   embed::testdata::edge::Edge::Client edge_client(channel());
