@@ -3,10 +3,15 @@
 
 #include <atomic>
 #include <future>
+#include <optional>
+#include <mutex>
+#include <deque>
+#include <condition_variable>
 #include <thread>
 
 #include <gmock/gmock.h>
 
+#include "embed/rpc/internal/frames.h"
 #include "embed/rpc/micro.h"
 #include "tests/integration/rpc_test_util.h"
 
@@ -208,6 +213,53 @@ TEST_F(RpcStreamTest, CancelBeforeTheServerAcceptedStillReachesIt) {
   }
   EXPECT_THAT(last_error, ::testing::StartsWith("1:"));  // CANCELLED
   EXPECT_LT(Clock::now() - start, milliseconds(1'500));
+}
+
+// Speaks the stream protocol by hand (docs/rpc.md) and never sends the end
+// frame: the half-close repeated in a keepalive ends the client stream.
+TEST_F(RpcStreamTest, AKeepaliveRepeatsAHalfCloseWhoseEndFrameWasLost) {
+  namespace frames = embed::rpc::internal;
+  StreamService& service = Make<StreamService>();
+  Serve(service);
+  client::Connection& caller = Connect();
+  std::mutex mutex;
+  std::condition_variable arrived;
+  std::deque<client::Message> received;
+  const std::string inbox = caller.NewInbox();
+  auto subscription = caller.Subscribe(inbox, [&](client::Message& message) {
+    std::lock_guard lock(mutex);
+    received.push_back(std::move(message));
+    arrived.notify_all();
+  });
+  ASSERT_TRUE(subscription.ok());
+  auto next = [&](frames::FrameType type) -> std::optional<client::Message> {
+    std::unique_lock lock(mutex);
+    while (true) {
+      if (!arrived.wait_for(lock, std::chrono::seconds(5), [&] { return !received.empty(); })) {
+        return std::nullopt;
+      }
+      client::Message message = std::move(received.front());
+      received.pop_front();
+      auto frame = frames::DecodeFrame(message);
+      if (frame.ok() && frame->type == type) return message;
+    }
+  };
+  ASSERT_TRUE(caller
+                  .Publish(frames::MakeOpen("svc.v1.Streams.Sum", inbox,
+                                            MethodKind::kClientStreaming, 16, milliseconds(1'000),
+                                            std::nullopt, {}, ""))
+                  .ok());
+  auto accept = next(frames::FrameType::kAccept);
+  ASSERT_TRUE(accept.has_value());
+  const std::string server_inbox = accept->reply_to;
+  ASSERT_TRUE(next(frames::FrameType::kCredit).has_value());  // the window, once the handler runs
+  ASSERT_TRUE(caller.Publish(frames::MakeData(server_inbox, inbox, 1, "5")).ok());
+  ASSERT_TRUE(caller.Publish(frames::MakeData(server_inbox, inbox, 2, "7")).ok());
+  ASSERT_TRUE(caller.Publish(frames::MakeKeepalive(server_inbox, inbox, 0, 2)).ok());
+  auto end = next(frames::FrameType::kEnd);
+  ASSERT_TRUE(end.has_value());
+  EXPECT_TRUE(frames::StatusOf(*end).ok()) << frames::StatusOf(*end).ToString();
+  EXPECT_EQ(end->payload, "2:12");
 }
 
 TEST_F(RpcStreamTest, ErrorMidStreamArrivesAfterTheMessages) {

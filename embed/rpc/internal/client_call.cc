@@ -305,9 +305,11 @@ void ClientCall::OnKeepaliveTick() {
   if (send) last_sent_ = now;
   std::string to = peer_inbox_;
   std::uint64_t granted = kind_ == MethodKind::kClientStreaming ? 0 : receive_.granted();
+  std::optional<std::uint64_t> ended;
+  if (is_writes_done_) ended = send_.sent();
   ScheduleKeepaliveLocked(*channel);
   lock.unlock();
-  if (send) connection_.Publish(MakeKeepalive(to, inbox_, granted)).IgnoreError();
+  if (send) connection_.Publish(MakeKeepalive(to, inbox_, granted, ended)).IgnoreError();
 }
 
 }  // namespace embed::rpc::internal

@@ -122,6 +122,9 @@ Result<Frame> DecodeFrame(const client::Message& message) {
     case FrameType::kKeepalive:
       EMBED_RETURN_IF_ERROR(ReadNumber(headers, kCreditHeader, 1, UINT64_MAX, &value));
       if (value) frame.granted = *value;
+      value.reset();
+      EMBED_RETURN_IF_ERROR(ReadNumber(headers, kEndedHeader, 0, UINT64_MAX, &value));
+      frame.ended = value;
       break;
     case FrameType::kUnary:
       frame.status = StatusOf(message);
@@ -201,9 +204,10 @@ client::Message MakeCredit(std::string_view to, std::string_view reply_to, std::
 }
 
 client::Message MakeKeepalive(std::string_view to, std::string_view reply_to,
-                              std::uint64_t granted) {
+                              std::uint64_t granted, std::optional<std::uint64_t> ended) {
   client::Message message = MakeFrame(FrameType::kKeepalive, to, reply_to);
   if (granted > 0) message.headers.Add(kCreditHeader, std::to_string(granted));
+  if (ended) message.headers.Add(kEndedHeader, std::to_string(*ended));
   return message;
 }
 

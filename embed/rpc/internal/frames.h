@@ -28,7 +28,8 @@
 //   cancel    client -> server: the caller gave up.
 //   keepalive either way when the sender had nothing to send for an
 //             interval; 3 silent intervals mean the peer is gone. A side
-//             that receives data repeats its Embed-Credit total in it.
+//             that receives data repeats its Embed-Credit total in it; a
+//             caller that half-closed repeats its end as Embed-Ended: <count>.
 // A NATS "no responders" status (503) arriving at a stream inbox means the
 // peer's inbox is gone.
 
@@ -52,6 +53,7 @@ inline constexpr std::string_view kCreditHeader = "Embed-Credit";
 inline constexpr std::string_view kSeqHeader = "Embed-Seq";
 inline constexpr std::string_view kKeepaliveHeader = "Embed-Keepalive";
 inline constexpr std::string_view kTimeoutHeader = "Embed-Timeout";
+inline constexpr std::string_view kEndedHeader = "Embed-Ended";
 inline constexpr std::string_view kErrorHeader = "Nats-Service-Error";
 inline constexpr std::string_view kErrorCodeHeader = "Nats-Service-Error-Code";
 
@@ -71,6 +73,7 @@ struct Frame {
   MethodKind kind = MethodKind::kUnary;                // open
   std::uint32_t window = 0;                            // open, accept
   std::uint64_t granted = 0;  // credit, keepalive (0 = none): total data frames allowed
+  std::optional<std::uint64_t> ended;  // keepalive: the caller half-closed after this many
   std::uint64_t seq = 0;                               // data, end
   std::optional<std::chrono::milliseconds> timeout;    // unary, open
   std::optional<std::chrono::milliseconds> keepalive;  // open
@@ -105,9 +108,11 @@ client::Message MakeData(std::string_view to, std::string_view reply_to, std::ui
                          std::string payload);
 // `granted`: the total (window + every grant), not an increment.
 client::Message MakeCredit(std::string_view to, std::string_view reply_to, std::uint64_t granted);
-// `granted` > 0 repeats the receive grant (lost credit frames heal).
+// `granted` > 0 repeats the receive grant (lost credit frames heal);
+// `ended` repeats a caller's half-close (a lost end frame heals).
 client::Message MakeKeepalive(std::string_view to, std::string_view reply_to,
-                              std::uint64_t granted);
+                              std::uint64_t granted,
+                              std::optional<std::uint64_t> ended = std::nullopt);
 client::Message MakeEnd(std::string_view to, std::string_view reply_to, std::uint64_t sent,
                         const RpcStatus& status, std::string_view payload);
 client::Message MakeControl(FrameType type, std::string_view to, std::string_view reply_to);

@@ -51,6 +51,10 @@ TEST(Frames, DataCreditEndRoundTrip) {
   Result<Frame> bare = DecodeFrame(MakeKeepalive("to", "from", 0));
   ASSERT_TRUE(bare.ok());
   EXPECT_EQ(bare->granted, 0u);
+  EXPECT_FALSE(bare->ended.has_value());
+  Result<Frame> ended = DecodeFrame(MakeKeepalive("to", "from", 0, 7));
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(ended->ended, std::optional<std::uint64_t>(7));
 
   Result<Frame> end =
       DecodeFrame(MakeEnd("to", "from", 3, RpcStatus(RpcCode::kNotFound, "no such user"), ""));

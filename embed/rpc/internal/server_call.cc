@@ -125,6 +125,17 @@ void ServerCall::OnMessage(client::Message& message) {
         send_.GrantTotal(frame.granted);
         changed_.notify_all();
       }
+      if (frame.ended && takes_messages && !is_half_closed_) {
+        // The caller half-closed and its end frame was lost: the keepalive
+        // repeats it (with the count, so lost data still shows).
+        RpcStatus counted = receive_.OnEnd(*frame.ended);
+        if (!counted.ok()) {
+          lock.unlock();
+          return Fail(counted);
+        }
+        is_half_closed_ = true;
+        changed_.notify_all();
+      }
       return;
     case FrameType::kCancel:
       lock.unlock();
