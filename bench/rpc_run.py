@@ -29,8 +29,8 @@ import subprocess
 import sys
 import time
 
-HIGHER_IS_BETTER = "higher"
-LOWER_IS_BETTER = "lower"
+from table import HIGHER_IS_BETTER, LOWER_IS_BETTER, format_number, is_met, target_text
+
 SETUPS = ["grpc", "hub", "broker"]
 
 
@@ -46,18 +46,13 @@ class Metric:
 
     def target_text(self, setup):
         target = self.targets[setup]
-        if target is None:
-            return ""
-        sign = "≥" if self.better == HIGHER_IS_BETTER else "≤"
-        return f"{sign} {target:.1f}"
+        return "" if target is None else target_text(self.better, target)
 
     def met_text(self, setup, ratio):
         target = self.targets[setup]
         if target is None or ratio is None:
             return ""
-        if self.better == HIGHER_IS_BETTER:
-            return "yes" if ratio >= target else "no"
-        return "yes" if ratio <= target else "no"
+        return "yes" if is_met(self.better, ratio, target) else "no"
 
 
 METRICS = [
@@ -190,23 +185,13 @@ class Bench:
 
         for metric in METRICS:
             peer = median("grpc", metric.key)
-            cells = [metric.label, metric.unit, format_number(peer)]
+            cells = [metric.label, metric.unit, format_number(peer, decimals=1)]
             for setup in ("hub", "broker"):
                 ours = median(setup, metric.key)
                 ratio = ours / peer if peer and ours is not None else None
-                cells += [format_number(ours), format_number(ratio, ratio=True),
+                cells += [format_number(ours, decimals=1), format_number(ratio, ratio=True),
                           metric.target_text(setup), metric.met_text(setup, ratio)]
             print("| " + " | ".join(cells) + " |")
-
-
-def format_number(value, ratio=False):
-    if value is None:
-        return "n/a"
-    if ratio:
-        return f"{value:.2f}"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.1f}"
 
 
 def main():

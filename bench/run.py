@@ -31,9 +31,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "interop"))
 from with_server import start_server  # noqa: E402  (path set just above)
-
-HIGHER_IS_BETTER = "higher"
-LOWER_IS_BETTER = "lower"
+from table import (HIGHER_IS_BETTER, LOWER_IS_BETTER, format_number, is_met,  # noqa: E402
+                   target_text)
 
 
 class Metric:
@@ -48,13 +47,10 @@ class Metric:
         self.target_ratio = target_ratio
 
     def target_text(self):
-        sign = "≥" if self.better == HIGHER_IS_BETTER else "≤"
-        return f"{sign} {self.target_ratio:.1f}"
+        return target_text(self.better, self.target_ratio)
 
     def is_met(self, ratio):
-        if self.better == HIGHER_IS_BETTER:
-            return ratio >= self.target_ratio
-        return ratio <= self.target_ratio
+        return is_met(self.better, ratio, self.target_ratio)
 
 
 METRICS = [
@@ -305,16 +301,6 @@ class Bench:
             print(f"| broker RSS with {what} | KiB | "
                   f"{format_number(peer)} | {format_number(ours)} | "
                   f"{format_number(ours / peer if peer and ours else None, ratio=True)} | | |")
-
-
-def format_number(value, ratio=False):
-    if value is None:
-        return "n/a"
-    if ratio:
-        return f"{value:.2f}"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.2f}"
 
 
 def main():

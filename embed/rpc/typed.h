@@ -21,6 +21,20 @@ namespace embed::rpc {
 
 namespace typed_internal {
 RpcStatus CannotParse(std::string_view what, std::string_view type_name);
+
+// Reads the next message of `stream` (a ClientStream or ServerStream) into
+// `message`; one that does not parse aborts the call (INTERNAL for a
+// response, INVALID_ARGUMENT for a request) and reads as the end.
+template <class Stream, class Message>
+bool ReadParsed(Stream& stream, Message* message, std::string_view what) {
+  std::string bytes;
+  if (!stream.Read(&bytes)) return false;
+  if (!message->ParseFromString(bytes)) {
+    stream.Abort(CannotParse(what, message->GetTypeName()));
+    return false;
+  }
+  return true;
+}
 }  // namespace typed_internal
 
 template <class Request, class Response>
@@ -57,13 +71,7 @@ class ClientReader {
   explicit ClientReader(std::unique_ptr<ClientStream> stream) : stream_(std::move(stream)) {}
   // False at the end of the stream or on an error (then Finish() says which).
   bool Read(Response* response) {
-    std::string bytes;
-    if (!stream_->Read(&bytes)) return false;
-    if (!response->ParseFromString(bytes)) {
-      stream_->Abort(typed_internal::CannotParse("response", response->GetTypeName()));
-      return false;
-    }
-    return true;
+    return typed_internal::ReadParsed(*stream_, response, "response");
   }
   RpcStatus Finish() { return stream_->Finish(); }
   void Cancel() { stream_->Cancel(); }
@@ -107,13 +115,7 @@ class ClientReaderWriter {
   RpcStatus Write(const Request& request) { return stream_->Write(request.SerializeAsString()); }
   RpcStatus WritesDone() { return stream_->WritesDone(); }
   bool Read(Response* response) {
-    std::string bytes;
-    if (!stream_->Read(&bytes)) return false;
-    if (!response->ParseFromString(bytes)) {
-      stream_->Abort(typed_internal::CannotParse("response", response->GetTypeName()));
-      return false;
-    }
-    return true;
+    return typed_internal::ReadParsed(*stream_, response, "response");
   }
   RpcStatus Finish() { return stream_->Finish(); }
   void Cancel() { stream_->Cancel(); }
@@ -129,15 +131,7 @@ class ServerReader {
   explicit ServerReader(ServerStream& stream) : stream_(stream) {}
   // False at the client's end of stream, when the call is over, or when a
   // request cannot be parsed (the call then ends with INVALID_ARGUMENT).
-  bool Read(Request* request) {
-    std::string bytes;
-    if (!stream_.Read(&bytes)) return false;
-    if (!request->ParseFromString(bytes)) {
-      stream_.Abort(typed_internal::CannotParse("request", request->GetTypeName()));
-      return false;
-    }
-    return true;
-  }
+  bool Read(Request* request) { return typed_internal::ReadParsed(stream_, request, "request"); }
 
  private:
   ServerStream& stream_;
