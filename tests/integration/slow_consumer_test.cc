@@ -30,6 +30,12 @@ constexpr bool kIsSanitized = false;
 constexpr int kMessages = kIsSanitized ? 800'000 : 4'000'000;
 constexpr int kRounds = kIsSanitized ? 3 : 7;
 constexpr std::size_t kPayloadBytes = 16;
+// Until it is cut, the stalled reader is owed a copy of every message: up to
+// max_pending (32 MiB) of this run's ~150 MB, so its fair cost is a slowdown
+// of up to ~20%, and measured runs land at 0.87-1.0. Head-of-line blocking,
+// the failure this test is for, stalls the fast subscriber for the write
+// deadline (2 s) and drops the ratio far below this bound.
+constexpr double kMinRatio = 0.75;
 
 // Resident set size of this process in bytes (the broker runs in it).
 std::size_t ResidentBytes() {
@@ -110,7 +116,8 @@ TEST_F(SlowConsumer, StalledReaderIsDisconnectedWithoutHurtingOtherSubscribers) 
   // A busy machine can starve one variant for a whole batch of rounds; more
   // rounds give both another chance at an undisturbed run. A real slowdown
   // persists, since adding rounds only raises the baseline's best.
-  for (int extra = 0; extra < 2 && !kIsSanitized && best(beside) < 0.9 * best(alone); ++extra) {
+  for (int extra = 0; extra < 2 && !kIsSanitized && best(beside) < kMinRatio * best(alone);
+       ++extra) {
     run_rounds();
   }
   double baseline = best(alone);
@@ -121,7 +128,7 @@ TEST_F(SlowConsumer, StalledReaderIsDisconnectedWithoutHurtingOtherSubscribers) 
       baseline, with_stalled, rounds);
   EXPECT_EQ(broker().stats().slow_consumers, static_cast<std::uint64_t>(rounds));
   if (!kIsSanitized) {
-    EXPECT_GE(with_stalled, 0.9 * baseline);
+    EXPECT_GE(with_stalled, kMinRatio * baseline);
   }
   // Later stalled readers were each sent ~120 MB; if the broker buffered it,
   // memory would grow by hundreds of MB. Bounded buffering reuses the memory.
