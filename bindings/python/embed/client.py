@@ -418,7 +418,7 @@ class Embed:
 
         The Response may carry a failed status (it is not raised); EmbedError
         is raised when the library refused the request (bad bytes, closed
-        handle, a network wait from the event thread).
+        handle).
         """
         data = as_bytes(request)
         out = ctypes.POINTER(ctypes.c_uint8)()
