@@ -99,6 +99,25 @@ bool IsClosed(embed_t* handle) {
   return handle->lifecycle != embed_t::Lifecycle::kOpen;
 }
 
+// The two embed_set_*event_callback functions: checks, then `set`.
+template <typename Set>
+embed_status SetCallback(embed_t* handle, embed_error_t** err, const char* function,
+                         const Set& set) noexcept {
+  try {
+    if (handle == nullptr) return Fail(err, EMBED_INVALID_ARGUMENT, "handle is NULL");
+    if (handle->events->IsCallbackThread()) {
+      return Fail(err, EMBED_FAILED_PRECONDITION,
+                  std::string(function) + " from the event callback itself");
+    }
+    set(*handle->events);
+    return Succeed(err);
+  } catch (const std::exception& error) {
+    return Fail(err, EMBED_INTERNAL, std::string(function) + ": " + error.what());
+  } catch (...) {
+    return Fail(err, EMBED_INTERNAL, std::string(function) + ": unknown exception");
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -228,36 +247,14 @@ embed_status embed_call_sync(embed_t* handle, const uint8_t* request, size_t req
 
 embed_status embed_set_event_callback(embed_t* handle, embed_event_callback callback,
                                       void* user_data, embed_error_t** err) noexcept {
-  try {
-    if (handle == nullptr) return Fail(err, EMBED_INVALID_ARGUMENT, "handle is NULL");
-    if (handle->events->IsCallbackThread()) {
-      return Fail(err, EMBED_FAILED_PRECONDITION,
-                  "embed_set_event_callback from the event callback itself");
-    }
-    handle->events->SetCallback(callback, user_data);
-    return Succeed(err);
-  } catch (const std::exception& error) {
-    return Fail(err, EMBED_INTERNAL, std::string("embed_set_event_callback: ") + error.what());
-  } catch (...) {
-    return Fail(err, EMBED_INTERNAL, "embed_set_event_callback: unknown exception");
-  }
+  return SetCallback(handle, err, "embed_set_event_callback",
+                     [&](EventQueue& events) { events.SetCallback(callback, user_data); });
 }
 
 embed_status embed_set_owned_event_callback(embed_t* handle, embed_owned_event_callback callback,
                                             void* user_data, embed_error_t** err) noexcept {
-  try {
-    if (handle == nullptr) return Fail(err, EMBED_INVALID_ARGUMENT, "handle is NULL");
-    if (handle->events->IsCallbackThread()) {
-      return Fail(err, EMBED_FAILED_PRECONDITION,
-                  "embed_set_owned_event_callback from the event callback itself");
-    }
-    handle->events->SetOwnedCallback(callback, user_data);
-    return Succeed(err);
-  } catch (const std::exception& error) {
-    return Fail(err, EMBED_INTERNAL, std::string("embed_set_owned_event_callback: ") + error.what());
-  } catch (...) {
-    return Fail(err, EMBED_INTERNAL, "embed_set_owned_event_callback: unknown exception");
-  }
+  return SetCallback(handle, err, "embed_set_owned_event_callback",
+                     [&](EventQueue& events) { events.SetOwnedCallback(callback, user_data); });
 }
 
 embed_status embed_poll(embed_t* handle, int32_t timeout_ms, uint8_t** event, size_t* event_len,
