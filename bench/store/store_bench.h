@@ -18,51 +18,10 @@
 #include <utility>
 #include <vector>
 
+#include "bench/bench_flags.h"
+
 namespace embed::bench {
 
-[[noreturn]] inline void Fail(const std::string& what) {
-  std::fprintf(stderr, "store bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-// "--name value" pairs and bare "--flag"s (value "1").
-class Flags {
- public:
-  Flags(int argc, char** argv) {
-    for (int i = 1; i < argc; ++i) {
-      std::string name = argv[i];
-      if (name.rfind("--", 0) != 0) Fail("unexpected argument " + name);
-      name = name.substr(2);
-      if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
-        values_[name] = argv[++i];
-      } else {
-        values_[name] = "1";
-      }
-    }
-  }
-  bool Has(const std::string& name) const { return values_.count(name) != 0; }
-  std::string Get(const std::string& name, const std::string& fallback = "") const {
-    auto found = values_.find(name);
-    return found == values_.end() ? fallback : found->second;
-  }
-  int GetInt(const std::string& name, int fallback) const {
-    return Has(name) ? std::atoi(Get(name).c_str()) : fallback;
-  }
-  double GetDouble(const std::string& name, double fallback) const {
-    return Has(name) ? std::atof(Get(name).c_str()) : fallback;
-  }
-  // Fails on a flag not in `known`.
-  void CheckKnown(const std::vector<std::string>& known) const {
-    for (const auto& [name, value] : values_) {
-      if (std::find(known.begin(), known.end(), name) == known.end()) {
-        Fail("unknown flag --" + name);
-      }
-    }
-  }
-
- private:
-  std::map<std::string, std::string> values_;
-};
 
 // A fresh directory under `parent` (empty: $TMPDIR, else /tmp), removed with
 // everything in it by the destructor.
