@@ -732,9 +732,10 @@ TEST(CApi, ConnectionStateChangesAreEvents) {
   EXPECT_TRUE(client.PollUntil(state(embed::v1::CONNECTION_STATE_CLOSED)).has_value());
 }
 
-// Calls from several threads while the handle closes: each gets an answer
-// (OK, or FAILED_PRECONDITION once closed) and nothing leaks or races
-// (this test runs under ASan and TSan too).
+// Calls from several threads (publish, subscribe, unary and streaming RPCs)
+// while the handle closes: each gets an answer (OK, or FAILED_PRECONDITION
+// once closed) and nothing leaks or races (this test runs under ASan and TSan
+// too).
 TEST(CApi, CloseWhileOtherThreadsCall) {
   for (int round = 0; round < 5; ++round) {
     Handle handle;
@@ -744,8 +745,21 @@ TEST(CApi, CloseWhileOtherThreadsCall) {
     for (int t = 0; t < 4; ++t) {
       callers.emplace_back([&, t] {
         for (int i = 0; i < 200; ++i) {
-          Request request = (i % 2 == 0) ? Publish("x", "y") : Subscribe(0, "x");
-          if (i % 2 == 1) request.set_id(static_cast<std::uint64_t>(100000 * (t + 1) + i));
+          Request request;
+          switch (i % 4) {
+            case 0:
+              request = Publish("x", "y");
+              break;
+            case 1:
+              request = Subscribe(0, "x");
+              break;
+            default:  // RPCs (nobody serves them): unary, and a stream that must start
+              request.mutable_rpc()->set_method("test.v1.Nobody.Call");
+              request.mutable_rpc()->set_kind(i % 4 == 2 ? embed::v1::RPC_KIND_UNARY
+                                                         : embed::v1::RPC_KIND_SERVER_STREAMING);
+              break;
+          }
+          request.set_id(static_cast<std::uint64_t>(100000 * (t + 1) + i));
           std::string bytes = request.SerializeAsString();
           uint8_t* out = nullptr;
           size_t out_len = 0;
