@@ -22,7 +22,6 @@
 
 namespace embed::bench {
 
-
 // A fresh directory under `parent` (empty: $TMPDIR, else /tmp), removed with
 // everything in it by the destructor.
 class TempDir {

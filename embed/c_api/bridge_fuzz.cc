@@ -20,8 +20,8 @@ embed_t* MakeHandle() {
     std::string bytes = request.SerializeAsString();
     uint8_t* out = nullptr;
     size_t out_len = 0;
-    if (embed_call_sync(handle, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
-                        &out, &out_len, nullptr) == EMBED_OK) {
+    if (embed_call_sync(handle, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &out,
+                        &out_len, nullptr) == EMBED_OK) {
       embed_bytes_free(out);
     }
   };

@@ -1,8 +1,6 @@
 // The C ABI (embed.h): a thin shim over internal::Bridge and
 // internal::EventQueue. Every entry point is noexcept and catches what the
 // C++ underneath may throw (bad_alloc), answering EMBED_INTERNAL.
-#include "embed/c_api/embed.h"
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -14,6 +12,7 @@
 #include <mutex>
 #include <string>
 
+#include "embed/c_api/embed.h"
 #include "embed/c_api/internal/bridge.h"
 #include "embed/c_api/internal/convert.h"
 #include "embed/c_api/internal/event_queue.h"
@@ -161,8 +160,7 @@ void embed_close(embed_t* handle) noexcept {
       if (handle->events->IsCallbackThread()) return;
       if (handle->lifecycle != embed_t::Lifecycle::kOpen) {
         // Another thread closes it: return when it is done, as promised.
-        handle->closed.wait(lock,
-                            [&] { return handle->lifecycle == embed_t::Lifecycle::kClosed; });
+        handle->closed.wait(lock, [&] { return handle->lifecycle == embed_t::Lifecycle::kClosed; });
         return;
       }
       handle->lifecycle = embed_t::Lifecycle::kClosing;
@@ -230,9 +228,8 @@ embed_status embed_call_sync(embed_t* handle, const uint8_t* request, size_t req
     if (IsClosed(handle)) return Fail(err, EMBED_FAILED_PRECONDITION, "the handle is closed");
     std::promise<embed::v1::Response> answered;
     std::future<embed::v1::Response> answer = answered.get_future();
-    handle->bridge->Execute(parsed, [&answered](embed::v1::Response out) {
-      answered.set_value(std::move(out));
-    });
+    handle->bridge->Execute(
+        parsed, [&answered](embed::v1::Response out) { answered.set_value(std::move(out)); });
     std::string bytes = answer.get().SerializeAsString();
     if (!CopyOut(bytes, response, response_len)) {
       return Fail(err, EMBED_RESOURCE_EXHAUSTED, "out of memory for the response");

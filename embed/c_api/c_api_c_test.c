@@ -844,8 +844,8 @@ static void TestManyCallsDoNotGrow(void) {
     if (call + 2 == 50000) after_warm_up = ResidentBytes();
   }
   long after_all = ResidentBytes();
-  printf("100,000 calls: RSS %ld KiB after 50,000, %ld KiB after 100,000\n",
-         after_warm_up / 1024, after_all / 1024);
+  printf("100,000 calls: RSS %ld KiB after 50,000, %ld KiB after 100,000\n", after_warm_up / 1024,
+         after_all / 1024);
 #if !defined(__SANITIZE_ADDRESS__)
   CHECK(after_all - after_warm_up < 8L * 1024 * 1024, "RSS grew by %ld KiB",
         (after_all - after_warm_up) / 1024);

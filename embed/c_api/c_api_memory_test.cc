@@ -11,6 +11,7 @@
 // 50,000 calls may exceed the one after the first 50,000 (the warm-up) by less
 // than kMaxGrowthBytes. Under ASan the calls still run (LSan then checks for
 // leaks at exit) but RSS says nothing and is not checked.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,8 +19,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "embed/c_api/embed.h"
 #include "embed/v1/bridge.pb.h"

@@ -2,7 +2,11 @@
 // bridge.proto, handles with their own in-process hub, a C++ RPC service as
 // the peer. The C test (c_api_c_test.c) and the Python binding's tests cover
 // the same ABI from those languages.
-#include "embed/c_api/embed.h"
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -13,14 +17,9 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <vector>
 
-#include <gtest/gtest.h>
-
+#include "embed/c_api/embed.h"
 #include "embed/client/connection.h"
 #include "embed/rpc/service.h"
 #include "embed/rpc/service_host.h"
@@ -39,9 +38,9 @@ class Handle {
   explicit Handle(const embed::v1::Config& config = {}) {
     std::string bytes = config.SerializeAsString();
     embed_error_t* error = nullptr;
-    EXPECT_EQ(embed_open(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &handle_,
-                         &error),
-              EMBED_OK);
+    EXPECT_EQ(
+        embed_open(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &handle_, &error),
+        EMBED_OK);
     EXPECT_EQ(error, nullptr);
   }
   ~Handle() { embed_free(handle_); }
@@ -69,9 +68,9 @@ class Handle {
   void CallAsync(const Request& request) {
     std::string bytes = request.SerializeAsString();
     embed_error_t* error = nullptr;
-    ASSERT_EQ(embed_call(handle_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
-                         &error),
-              EMBED_OK)
+    ASSERT_EQ(
+        embed_call(handle_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &error),
+        EMBED_OK)
         << embed_error_message(error);
   }
 
@@ -138,9 +137,7 @@ Request Subscribe(std::uint64_t id, std::string subject) {
 
 bool IsMessage(const Event& event) { return event.has_message(); }
 
-TEST(CApi, VersionIsTheProjectVersion) {
-  EXPECT_STREQ(embed_version(), "0.1.0");
-}
+TEST(CApi, VersionIsTheProjectVersion) { EXPECT_STREQ(embed_version(), "0.1.0"); }
 
 TEST(CApi, BadInputIsInvalidArgumentWithAMessage) {
   Handle handle;
@@ -180,8 +177,8 @@ TEST(CApi, AnOperationOfANewerProtoIsUnimplementedNotGarbage) {
   request.set_id(12);
   std::string bytes = request.SerializeAsString();
   bytes += std::string("\x9a\x06\x00", 3);  // field 99, length-delimited, empty
-  ASSERT_EQ(embed_call(handle.get(), reinterpret_cast<const uint8_t*>(bytes.data()),
-                       bytes.size(), nullptr),
+  ASSERT_EQ(embed_call(handle.get(), reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                       nullptr),
             EMBED_OK);
   auto answer = handle.Poll();
   ASSERT_TRUE(answer.has_value() && answer->has_response());
@@ -279,16 +276,16 @@ class EchoService : public embed::rpc::DynamicService {
                *response = "said " + std::string(request);
                return embed::rpc::RpcStatus::Ok();
              });
-    AddServerStreaming({"Count", embed::rpc::MethodKind::kServerStreaming, "", ""},
-                       [](embed::rpc::ServerContext&, std::string_view request,
-                          embed::rpc::ServerStream& stream) {
-                         int count = std::stoi(std::string(request));
-                         for (int i = 0; i < count; ++i) {
-                           embed::rpc::RpcStatus status = stream.Write(std::to_string(i));
-                           if (!status.ok()) return status;
-                         }
-                         return embed::rpc::RpcStatus::Ok();
-                       });
+    AddServerStreaming(
+        {"Count", embed::rpc::MethodKind::kServerStreaming, "", ""},
+        [](embed::rpc::ServerContext&, std::string_view request, embed::rpc::ServerStream& stream) {
+          int count = std::stoi(std::string(request));
+          for (int i = 0; i < count; ++i) {
+            embed::rpc::RpcStatus status = stream.Write(std::to_string(i));
+            if (!status.ok()) return status;
+          }
+          return embed::rpc::RpcStatus::Ok();
+        });
   }
 };
 
@@ -331,8 +328,7 @@ TEST_F(CApiRpc, UnaryCallsReturnTheReplyOrTheHandlersStatus) {
   EXPECT_EQ(failed.status().message(), "no such thing");
   EXPECT_EQ(handle_.Call(Rpc(3, "test.v1.Echo.Nope", "")).status().code(),
             embed::v1::UNIMPLEMENTED);
-  EXPECT_EQ(handle_.Call(Rpc(4, "test.v1.Nobody.Say", "")).status().code(),
-            embed::v1::UNAVAILABLE);
+  EXPECT_EQ(handle_.Call(Rpc(4, "test.v1.Nobody.Say", "")).status().code(), embed::v1::UNAVAILABLE);
 }
 
 TEST_F(CApiRpc, ServerStreamingDeliversMessagesInOrderThenTheResponse) {
@@ -654,8 +650,7 @@ TEST(CApi, ABoundedQueueDropsMessagesAndSaysHowMany) {
   }
   ASSERT_EQ(handle.Call(Subscribe(1, "flood")).status().code(), embed::v1::OK);
   for (int i = 0; i < 100; ++i) {
-    ASSERT_EQ(handle.Call(Publish("flood", std::string(100, 'x'))).status().code(),
-              embed::v1::OK);
+    ASSERT_EQ(handle.Call(Publish("flood", std::string(100, 'x'))).status().code(), embed::v1::OK);
   }
   Request flush;
   flush.mutable_flush();

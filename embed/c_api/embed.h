@@ -124,8 +124,7 @@ EMBED_EXPORT embed_status embed_call(embed_t* handle, const uint8_t* request, si
  * event callback it works too, but events wait while it blocks. */
 EMBED_EXPORT embed_status embed_call_sync(embed_t* handle, const uint8_t* request,
                                           size_t request_len, uint8_t** response,
-                                          size_t* response_len,
-                                          embed_error_t** err) EMBED_NOEXCEPT;
+                                          size_t* response_len, embed_error_t** err) EMBED_NOEXCEPT;
 
 /* Delivers events to `callback` from the library's event thread from now on
  * (events already queued first). NULL switches back to embed_poll(). Returns

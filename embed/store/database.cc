@@ -27,15 +27,16 @@ using internal::BindBytes;
 using internal::BindFieldValue;
 using internal::ColumnBytes;
 using internal::FieldValue;
-using internal::Statement;
 using internal::ResetOnExit;
+using internal::Statement;
 
 constexpr std::string_view kHeldHere =
     "a Transaction is open on this thread: use it, or finish it first";
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -66,14 +67,16 @@ Result<std::unique_ptr<TableState>> BuildTable(sqlite3* db, TableSpec spec) {
     params += ", " + p;
     sets += ", " + column + " = " + p;
   }
-  EMBED_ASSIGN_OR_RETURN(table->insert,
-                         internal::Prepare(db, "INSERT INTO " + t + "(k, v" + columns +
-                                                   ") VALUES(?1, ?2" + params +
-                                                   ") ON CONFLICT(k) DO NOTHING"));
-  EMBED_ASSIGN_OR_RETURN(table->update,
-                         internal::Prepare(db, "UPDATE " + t + " SET v = ?2" + sets + " WHERE k = ?1"));
-  EMBED_ASSIGN_OR_RETURN(table->select, internal::Prepare(db, "SELECT v FROM " + t + " WHERE k = ?1"));
-  EMBED_ASSIGN_OR_RETURN(table->remove, internal::Prepare(db, "DELETE FROM " + t + " WHERE k = ?1"));
+  EMBED_ASSIGN_OR_RETURN(
+      table->insert,
+      internal::Prepare(db, "INSERT INTO " + t + "(k, v" + columns + ") VALUES(?1, ?2" + params +
+                                ") ON CONFLICT(k) DO NOTHING"));
+  EMBED_ASSIGN_OR_RETURN(
+      table->update, internal::Prepare(db, "UPDATE " + t + " SET v = ?2" + sets + " WHERE k = ?1"));
+  EMBED_ASSIGN_OR_RETURN(table->select,
+                         internal::Prepare(db, "SELECT v FROM " + t + " WHERE k = ?1"));
+  EMBED_ASSIGN_OR_RETURN(table->remove,
+                         internal::Prepare(db, "DELETE FROM " + t + " WHERE k = ?1"));
   EMBED_ASSIGN_OR_RETURN(table->remove_returning,
                          internal::Prepare(db, "DELETE FROM " + t + " WHERE k = ?1 RETURNING v"));
   table->spec = std::move(spec);
@@ -83,10 +86,14 @@ Result<std::unique_ptr<TableState>> BuildTable(sqlite3* db, TableSpec spec) {
 // The variant alternative an IndexValue must hold for an index of `type`.
 std::size_t ExpectedAlternative(FieldType type) {
   switch (internal::KindOf(type)) {
-    case internal::ValueKind::kSigned: return 0;
-    case internal::ValueKind::kUnsigned: return 1;
-    case internal::ValueKind::kReal: return 2;
-    case internal::ValueKind::kBytes: return 3;
+    case internal::ValueKind::kSigned:
+      return 0;
+    case internal::ValueKind::kUnsigned:
+      return 1;
+    case internal::ValueKind::kReal:
+      return 2;
+    case internal::ValueKind::kBytes:
+      return 3;
   }
   return 0;
 }
@@ -151,7 +158,8 @@ struct Database::State {
     return status;
   }
   Status Usable() const {
-    if (broken) return FailedPreconditionError("SQLite rolled this transaction back after an error");
+    if (broken)
+      return FailedPreconditionError("SQLite rolled this transaction back after an error");
     return Status::Ok();
   }
 
@@ -233,7 +241,8 @@ struct Database::State {
     sql_cache.clear();
     std::map<std::string, TableSpec, std::less<>> specs;
     {
-      EMBED_ASSIGN_OR_RETURN(Statement stmt, internal::Prepare(db, "SELECT name FROM _embed_tables"));
+      EMBED_ASSIGN_OR_RETURN(Statement stmt,
+                             internal::Prepare(db, "SELECT name FROM _embed_tables"));
       int rc;
       while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
         std::string name(ColumnBytes(stmt.get(), 0));
@@ -249,8 +258,9 @@ struct Database::State {
     {
       EMBED_ASSIGN_OR_RETURN(
           Statement stmt,
-          internal::Prepare(db, "SELECT table_name, name, field_path, type FROM _embed_indexes "
-                                "ORDER BY rowid"));
+          internal::Prepare(db,
+                            "SELECT table_name, name, field_path, type FROM _embed_indexes "
+                            "ORDER BY rowid"));
       int rc;
       while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
         IndexSpec index;
@@ -413,7 +423,8 @@ struct Database::State {
     // Extract validates the top level on the way (and the nested messages
     // along its path).
     for (const IndexSpec& index : table.spec.indexes) {
-      EMBED_ASSIGN_OR_RETURN(FieldValue field, internal::Extract(value, index.field_path, index.type));
+      EMBED_ASSIGN_OR_RETURN(FieldValue field,
+                             internal::Extract(value, index.field_path, index.type));
       index_values.push_back(field);
     }
     const internal::ChangeFeed::Need need = feed.NeedFor(table.spec.name, key);
@@ -616,8 +627,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &state->db, flags, nullptr);
   if (rc != SQLITE_OK) {
-    return IoError("cannot open \"" + path + "\": " +
-                   (state->db ? sqlite3_errmsg(state->db) : sqlite3_errstr(rc)));
+    return IoError("cannot open \"" + path +
+                   "\": " + (state->db ? sqlite3_errmsg(state->db) : sqlite3_errstr(rc)));
   }
   sqlite3_extended_result_codes(state->db, 1);
   const auto ms = options.busy_timeout.count();
@@ -626,9 +637,9 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
     // Reading the header happens here: a file that is not a database fails
     // with NOTADB (kDataLoss).
     EMBED_RETURN_IF_ERROR(internal::Exec(state->db, "PRAGMA journal_mode=WAL"));
-    EMBED_RETURN_IF_ERROR(internal::Exec(
-        state->db, options.synchronous == Synchronous::kFull ? "PRAGMA synchronous=FULL"
-                                                             : "PRAGMA synchronous=NORMAL"));
+    EMBED_RETURN_IF_ERROR(internal::Exec(state->db, options.synchronous == Synchronous::kFull
+                                                        ? "PRAGMA synchronous=FULL"
+                                                        : "PRAGMA synchronous=NORMAL"));
     EMBED_RETURN_IF_ERROR(internal::RegisterIndexFunction(state->db));
     EMBED_RETURN_IF_ERROR(internal::Exec(
         state->db,

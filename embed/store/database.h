@@ -45,8 +45,22 @@ struct DatabaseOptions {
 // (uint64 above INT64_MAX still sorts correctly); double/float as reals;
 // string and bytes as blobs compared bytewise.
 enum class FieldType {
-  kInt64, kUint64, kInt32, kUint32, kSint64, kSint32, kFixed64, kFixed32,
-  kSfixed64, kSfixed32, kBool, kEnum, kDouble, kFloat, kString, kBytes,
+  kInt64,
+  kUint64,
+  kInt32,
+  kUint32,
+  kSint64,
+  kSint32,
+  kFixed64,
+  kFixed32,
+  kSfixed64,
+  kSfixed32,
+  kBool,
+  kEnum,
+  kDouble,
+  kFloat,
+  kString,
+  kBytes,
 };
 
 // An index on one singular field, found by field numbers: {3} is field 3,
@@ -129,12 +143,12 @@ struct Change {
   // Counts the database's committed changes since it was opened, in commit
   // order (one watcher sees gaps: changes of other tables and keys).
   std::uint64_t sequence = 0;
-  std::int64_t commit_unix_nanos = 0;    // wall clock at the commit
+  std::int64_t commit_unix_nanos = 0;  // wall clock at the commit
 };
 
 struct WatchOptions {
-  std::string table;        // required
-  std::string key_prefix;   // empty = every key
+  std::string table;       // required
+  std::string key_prefix;  // empty = every key
   bool include_old_value = false;
 };
 

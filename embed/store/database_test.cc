@@ -2,13 +2,13 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <unistd.h>
 
 #include "embed/store/internal/wire_builder.h"
 
@@ -108,9 +108,10 @@ TEST_F(StoreTest, RejectsBadNamesUndeclaredTablesAndMalformedValues) {
   EXPECT_EQ(db_->Apply(TableSpec{"kv", {}}).code(), StatusCode::kAlreadyExists);
   // SQLite names ignore case, so a table differing only in case collides.
   EXPECT_EQ(db_->Apply(TableSpec{"KV", {}}).code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(db_->Apply(TableSpec{"t", {{"a", {1}, FieldType::kInt64}, {"A", {2}, FieldType::kInt64}}})
-                .code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      db_->Apply(TableSpec{"t", {{"a", {1}, FieldType::kInt64}, {"A", {2}, FieldType::kInt64}}})
+          .code(),
+      StatusCode::kInvalidArgument);
   EXPECT_EQ(db_->Apply(TableSpec{"t", {{"bad-name", {1}, FieldType::kInt64}}}).code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(db_->Apply(TableSpec{"t", {{"a", {0}, FieldType::kInt64}}}).code(),
@@ -213,24 +214,31 @@ TEST_F(StoreTest, IndexQueriesPerType) {
   const std::vector<Case> cases = {
       {"string eq", {.index = "by_name", .equals = std::string("bob")}, V{"u3"}},
       {"string order", {.index = "by_name"}, V{"u4", "u2", "u3", "u1"}},
-      {"string range", {.index = "by_name", .lower = std::string("b"), .upper = std::string("c")},
+      {"string range",
+       {.index = "by_name", .lower = std::string("b"), .upper = std::string("c")},
        V{"u3"}},
       {"int eq, then key order", {.index = "by_age", .equals = std::int64_t{30}}, V{"u1", "u3"}},
       {"negative ints sort first", {.index = "by_age"}, V{"u2", "u4", "u1", "u3"}},
       {"int range exclusive",
-       {.index = "by_age", .lower = std::int64_t{-4}, .lower_exclusive = true,
-        .upper = std::int64_t{30}, .upper_exclusive = true},
+       {.index = "by_age",
+        .lower = std::int64_t{-4},
+        .lower_exclusive = true,
+        .upper = std::int64_t{30},
+        .upper_exclusive = true},
        V{"u4"}},
       {"double order", {.index = "by_score"}, V{"u2", "u4", "u1", "u3"}},
       {"double range", {.index = "by_score", .lower = -3.0, .upper = 2.0}, V{"u2", "u4", "u1"}},
       {"uint64 sorts unsigned", {.index = "by_id"}, V{"u4", "u2", "u3", "u1"}},
       {"uint64 above INT64_MAX",
-       {.index = "by_id", .lower = std::uint64_t{1} << 63}, V{"u3", "u1"}},
+       {.index = "by_id", .lower = std::uint64_t{1} << 63},
+       V{"u3", "u1"}},
       {"uint64 eq", {.index = "by_id", .equals = big}, V{"u1"}},
       {"nested path", {.index = "by_city", .equals = std::string("paris")}, V{"u1", "u3"}},
       {"absent nested is empty", {.index = "by_city", .equals = std::string()}, V{"u4"}},
       {"sint64", {.index = "by_delta", .upper = std::int64_t{-1}}, V{"u1", "u4"}},
-      {"descending limit", {.index = "by_age", .limit = 3, .descending = true}, V{"u3", "u1", "u4"}},
+      {"descending limit",
+       {.index = "by_age", .limit = 3, .descending = true},
+       V{"u3", "u1", "u4"}},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(Keys(db_->Query("users", c.query)), c.expected) << c.name;
@@ -260,37 +268,67 @@ TEST_F(StoreTest, EveryFieldTypeIndexesAndSortsByValue) {
   const auto i64 = [](std::int64_t v) { return IndexValue(v); };
   const auto u64 = [](std::uint64_t v) { return IndexValue(v); };
   const std::vector<Case> cases = {
-      {FieldType::kInt64, {{W().Int(1, -5).Done(), i64(-5)}, {W().Int(1, 3).Done(), i64(3)},
-                           {W().Int(1, INT64_MAX).Done(), i64(INT64_MAX)}}},
-      {FieldType::kUint64, {{W().Varint(1, 1).Done(), u64(1)}, {W().Varint(1, 1ull << 63).Done(), u64(1ull << 63)},
-                            {W().Varint(1, UINT64_MAX).Done(), u64(UINT64_MAX)}}},
-      {FieldType::kInt32, {{W().Int(1, -7).Done(), i64(-7)}, {W().Int(1, 1).Done(), i64(1)},
-                           {W().Int(1, INT32_MAX).Done(), i64(INT32_MAX)}}},
-      {FieldType::kUint32, {{W().Varint(1, 1).Done(), u64(1)}, {W().Varint(1, 1u << 31).Done(), u64(1u << 31)},
-                            {W().Varint(1, UINT32_MAX).Done(), u64(UINT32_MAX)}}},
-      {FieldType::kSint64, {{W().Sint(1, INT64_MIN).Done(), i64(INT64_MIN)}, {W().Sint(1, -1).Done(), i64(-1)},
-                            {W().Sint(1, 5).Done(), i64(5)}}},
-      {FieldType::kSint32, {{W().Sint(1, -100).Done(), i64(-100)}, {W().Sint(1, 2).Done(), i64(2)},
-                            {W().Sint(1, 100).Done(), i64(100)}}},
-      {FieldType::kFixed64, {{W().Fixed64(1, 1).Done(), u64(1)}, {W().Fixed64(1, 1ull << 63).Done(), u64(1ull << 63)},
-                             {W().Fixed64(1, UINT64_MAX).Done(), u64(UINT64_MAX)}}},
-      {FieldType::kFixed32, {{W().Fixed32(1, 1).Done(), u64(1)}, {W().Fixed32(1, 1u << 31).Done(), u64(1u << 31)},
-                             {W().Fixed32(1, UINT32_MAX).Done(), u64(UINT32_MAX)}}},
-      {FieldType::kSfixed64, {{W().Fixed64(1, static_cast<std::uint64_t>(-3)).Done(), i64(-3)},
-                              {W().Fixed64(1, 4).Done(), i64(4)}, {W().Fixed64(1, 9).Done(), i64(9)}}},
-      {FieldType::kSfixed32, {{W().Fixed32(1, static_cast<std::uint32_t>(-3)).Done(), i64(-3)},
-                              {W().Fixed32(1, 4).Done(), i64(4)}, {W().Fixed32(1, 9).Done(), i64(9)}}},
+      {FieldType::kInt64,
+       {{W().Int(1, -5).Done(), i64(-5)},
+        {W().Int(1, 3).Done(), i64(3)},
+        {W().Int(1, INT64_MAX).Done(), i64(INT64_MAX)}}},
+      {FieldType::kUint64,
+       {{W().Varint(1, 1).Done(), u64(1)},
+        {W().Varint(1, 1ull << 63).Done(), u64(1ull << 63)},
+        {W().Varint(1, UINT64_MAX).Done(), u64(UINT64_MAX)}}},
+      {FieldType::kInt32,
+       {{W().Int(1, -7).Done(), i64(-7)},
+        {W().Int(1, 1).Done(), i64(1)},
+        {W().Int(1, INT32_MAX).Done(), i64(INT32_MAX)}}},
+      {FieldType::kUint32,
+       {{W().Varint(1, 1).Done(), u64(1)},
+        {W().Varint(1, 1u << 31).Done(), u64(1u << 31)},
+        {W().Varint(1, UINT32_MAX).Done(), u64(UINT32_MAX)}}},
+      {FieldType::kSint64,
+       {{W().Sint(1, INT64_MIN).Done(), i64(INT64_MIN)},
+        {W().Sint(1, -1).Done(), i64(-1)},
+        {W().Sint(1, 5).Done(), i64(5)}}},
+      {FieldType::kSint32,
+       {{W().Sint(1, -100).Done(), i64(-100)},
+        {W().Sint(1, 2).Done(), i64(2)},
+        {W().Sint(1, 100).Done(), i64(100)}}},
+      {FieldType::kFixed64,
+       {{W().Fixed64(1, 1).Done(), u64(1)},
+        {W().Fixed64(1, 1ull << 63).Done(), u64(1ull << 63)},
+        {W().Fixed64(1, UINT64_MAX).Done(), u64(UINT64_MAX)}}},
+      {FieldType::kFixed32,
+       {{W().Fixed32(1, 1).Done(), u64(1)},
+        {W().Fixed32(1, 1u << 31).Done(), u64(1u << 31)},
+        {W().Fixed32(1, UINT32_MAX).Done(), u64(UINT32_MAX)}}},
+      {FieldType::kSfixed64,
+       {{W().Fixed64(1, static_cast<std::uint64_t>(-3)).Done(), i64(-3)},
+        {W().Fixed64(1, 4).Done(), i64(4)},
+        {W().Fixed64(1, 9).Done(), i64(9)}}},
+      {FieldType::kSfixed32,
+       {{W().Fixed32(1, static_cast<std::uint32_t>(-3)).Done(), i64(-3)},
+        {W().Fixed32(1, 4).Done(), i64(4)},
+        {W().Fixed32(1, 9).Done(), i64(9)}}},
       {FieldType::kBool, {{W().Done(), i64(0)}, {W().Varint(1, 1).Done(), i64(1)}}},
-      {FieldType::kEnum, {{W().Done(), i64(0)}, {W().Varint(1, 2).Done(), i64(2)}, {W().Varint(1, 5).Done(), i64(5)}}},
-      {FieldType::kDouble, {{W().Double(1, -1e10).Done(), IndexValue(-1e10)}, {W().Double(1, 0.5).Done(), IndexValue(0.5)},
-                            {W().Double(1, 1e300).Done(), IndexValue(1e300)}}},
-      {FieldType::kFloat, {{W().Float(1, -2.5f).Done(), IndexValue(-2.5)}, {W().Float(1, 0.25f).Done(), IndexValue(0.25)},
-                           {W().Float(1, 3e38f).Done(), IndexValue(static_cast<double>(3e38f))}}},
-      {FieldType::kString, {{W().Done(), IndexValue(std::string())}, {W().String(1, "a").Done(), IndexValue(std::string("a"))},
-                            {W().String(1, "b\xff").Done(), IndexValue(std::string("b\xff"))}}},
-      {FieldType::kBytes, {{W().Bytes(1, std::string(1, '\0')).Done(), IndexValue(std::string(1, '\0'))},
-                           {W().Bytes(1, "\x01").Done(), IndexValue(std::string("\x01"))},
-                           {W().Bytes(1, "\xff").Done(), IndexValue(std::string("\xff"))}}},
+      {FieldType::kEnum,
+       {{W().Done(), i64(0)},
+        {W().Varint(1, 2).Done(), i64(2)},
+        {W().Varint(1, 5).Done(), i64(5)}}},
+      {FieldType::kDouble,
+       {{W().Double(1, -1e10).Done(), IndexValue(-1e10)},
+        {W().Double(1, 0.5).Done(), IndexValue(0.5)},
+        {W().Double(1, 1e300).Done(), IndexValue(1e300)}}},
+      {FieldType::kFloat,
+       {{W().Float(1, -2.5f).Done(), IndexValue(-2.5)},
+        {W().Float(1, 0.25f).Done(), IndexValue(0.25)},
+        {W().Float(1, 3e38f).Done(), IndexValue(static_cast<double>(3e38f))}}},
+      {FieldType::kString,
+       {{W().Done(), IndexValue(std::string())},
+        {W().String(1, "a").Done(), IndexValue(std::string("a"))},
+        {W().String(1, "b\xff").Done(), IndexValue(std::string("b\xff"))}}},
+      {FieldType::kBytes,
+       {{W().Bytes(1, std::string(1, '\0')).Done(), IndexValue(std::string(1, '\0'))},
+        {W().Bytes(1, "\x01").Done(), IndexValue(std::string("\x01"))},
+        {W().Bytes(1, "\xff").Done(), IndexValue(std::string("\xff"))}}},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const Case& c = cases[i];
@@ -308,8 +346,8 @@ TEST_F(StoreTest, EveryFieldTypeIndexesAndSortsByValue) {
       EXPECT_EQ(Keys(db_->Query(table, {.index = "f", .equals = c.ascending[row].second})),
                 std::vector<std::string>{expected[row]});
     }
-    EXPECT_EQ(Keys(db_->Query(table, {.index = "f", .lower = c.ascending[1].second,
-                                      .lower_exclusive = true})),
+    EXPECT_EQ(Keys(db_->Query(
+                  table, {.index = "f", .lower = c.ascending[1].second, .lower_exclusive = true})),
               std::vector<std::string>(expected.begin() + 2, expected.end()));
   }
 }

@@ -1,12 +1,12 @@
 // The change feed: what watchers see, in which order, on which thread.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <thread>
-#include <unistd.h>
 
 #include "embed/store/database.h"
 #include "embed/store/internal/wire_builder.h"
@@ -165,25 +165,27 @@ TEST_F(WatchTest, TransactionDeliversAfterCommitAndRollbackDeliversNothing) {
 TEST_F(WatchTest, ReentrantWriteIsDeliveredAfterTheCallbackReturns) {
   std::vector<std::string> events;
   int depth = 0;
-  ASSERT_TRUE(db_->Watch({.table = "kv"}, [&](const Change& change) {
-                   ++depth;
-                   EXPECT_EQ(depth, 1) << "delivered re-entrantly";
-                   events.push_back("begin " + change.key);
-                   if (change.key == "a") {
-                     // The callback holds no lock: it may read and write.
-                     EXPECT_TRUE(db_->Get("kv", "a")->has_value());
-                     EXPECT_TRUE(db_->Put("kv", "b", Msg(2)).ok());
-                     auto tx = db_->Begin();
-                     EXPECT_TRUE(tx.ok());
-                     EXPECT_TRUE(tx->Put("kv", "c", Msg(3)).ok());
-                     EXPECT_TRUE(tx->Commit().ok());
-                   }
-                   events.push_back("end " + change.key);
-                   --depth;
-                 }).ok());
+  ASSERT_TRUE(db_->Watch({.table = "kv"},
+                         [&](const Change& change) {
+                           ++depth;
+                           EXPECT_EQ(depth, 1) << "delivered re-entrantly";
+                           events.push_back("begin " + change.key);
+                           if (change.key == "a") {
+                             // The callback holds no lock: it may read and write.
+                             EXPECT_TRUE(db_->Get("kv", "a")->has_value());
+                             EXPECT_TRUE(db_->Put("kv", "b", Msg(2)).ok());
+                             auto tx = db_->Begin();
+                             EXPECT_TRUE(tx.ok());
+                             EXPECT_TRUE(tx->Put("kv", "c", Msg(3)).ok());
+                             EXPECT_TRUE(tx->Commit().ok());
+                           }
+                           events.push_back("end " + change.key);
+                           --depth;
+                         })
+                  .ok());
   ASSERT_TRUE(db_->Put("kv", "a", Msg(1)).ok());
-  EXPECT_EQ(events, (std::vector<std::string>{"begin a", "end a", "begin b", "end b", "begin c",
-                                              "end c"}));
+  EXPECT_EQ(events,
+            (std::vector<std::string>{"begin a", "end a", "begin b", "end b", "begin c", "end c"}));
 }
 
 TEST_F(WatchTest, ConcurrentWritersAreDeliveredInCommitOrder) {

@@ -8,7 +8,9 @@
 // crash may, which this test cannot cause): the database must open cleanly,
 // pass integrity_check and hold what was acknowledged.
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -17,9 +19,6 @@
 #include <set>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include "embed/store/database.h"
 #include "tests/cli/subprocess.h"
@@ -91,7 +90,8 @@ class StoreCrashTest : public ::testing::Test {
     for (int iteration = 0; iteration < iterations; ++iteration) {
       SCOPED_TRACE("iteration " + std::to_string(iteration));
       const std::uint64_t first = static_cast<std::uint64_t>(iteration) * 1'000'000;
-      auto writer = Subprocess::Start({EMBED_STORE_CRASH_WRITER, path, mode, std::to_string(first)});
+      auto writer =
+          Subprocess::Start({EMBED_STORE_CRASH_WRITER, path, mode, std::to_string(first)});
       ASSERT_NE(writer, nullptr);
       ASSERT_TRUE(writer->WaitForLine("ready", std::chrono::seconds(20)).has_value())
           << writer->stderr_text();
@@ -124,8 +124,8 @@ class StoreCrashTest : public ::testing::Test {
       // A write that was not acknowledged may or may not be there, but a
       // transaction is never half there: keys come in whole batches, and
       // every value present is intact.
-      auto rows = (*opened)->Scan("kv", {.start = crash_test::KeyOf(first),
-                                         .end = crash_test::KeyOf(first + 999'999)});
+      auto rows = (*opened)->Scan(
+          "kv", {.start = crash_test::KeyOf(first), .end = crash_test::KeyOf(first + 999'999)});
       ASSERT_TRUE(rows.ok());
       if (rows->size() > acked.size()) ++committed_not_acknowledged;
       for (const Row& row : *rows) {
@@ -141,9 +141,10 @@ class StoreCrashTest : public ::testing::Test {
       }
     }
     EXPECT_EQ(killed_while_writing, iterations);
-    std::printf("%s: %d kills, %zu acknowledged writes all present, %d kills between a commit "
-                "and its ack\n",
-                mode.c_str(), killed_while_writing, all_acked.size(), committed_not_acknowledged);
+    std::printf(
+        "%s: %d kills, %zu acknowledged writes all present, %d kills between a commit "
+        "and its ack\n",
+        mode.c_str(), killed_while_writing, all_acked.size(), committed_not_acknowledged);
   }
 
   std::string dir_;

@@ -42,8 +42,7 @@ int main(int argc, char** argv) {
   auto opened = Database::Open(argv[1], options);
   if (!opened.ok()) return Fail(opened.status());
   Database& db = **opened;
-  auto migrated =
-      db.Migrate({{1, {TableSpec{"kv", {{"by_n", {1}, FieldType::kUint64}}}}}});
+  auto migrated = db.Migrate({{1, {TableSpec{"kv", {{"by_n", {1}, FieldType::kUint64}}}}}});
   if (!migrated.ok()) return Fail(migrated.status());
   // A watcher, as apps have: the commit path records changes too.
   if (!db.Watch({"kv", "", true}, [](const Change&) {}).ok()) return 2;

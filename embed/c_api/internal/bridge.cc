@@ -44,29 +44,74 @@ v1::ConnectionState ToProto(client::ConnectionEvent event) {
 // Sets the (empty) result case of `op` in a response that has none.
 void MarkResult(v1::Request::OpCase op, v1::Response* response) {
   switch (op) {
-    case v1::Request::kConnect: response->mutable_connect(); break;
-    case v1::Request::kDisconnect: response->mutable_disconnect(); break;
-    case v1::Request::kPublish: response->mutable_publish(); break;
-    case v1::Request::kSubscribe: response->mutable_subscribe(); break;
-    case v1::Request::kUnsubscribe: response->mutable_unsubscribe(); break;
-    case v1::Request::kRequest: response->mutable_request(); break;
-    case v1::Request::kRpc: response->mutable_rpc(); break;
-    case v1::Request::kCancel: response->mutable_cancel(); break;
-    case v1::Request::kFlush: response->mutable_flush(); break;
-    case v1::Request::kStoreOpen: response->mutable_store_open(); break;
-    case v1::Request::kStoreClose: response->mutable_store_close(); break;
-    case v1::Request::kStoreMigrate: response->mutable_store_migrate(); break;
-    case v1::Request::kStorePut: response->mutable_store_put(); break;
-    case v1::Request::kStoreGet: response->mutable_store_get(); break;
-    case v1::Request::kStoreDelete: response->mutable_store_delete(); break;
-    case v1::Request::kStoreWrite: response->mutable_store_write(); break;
-    case v1::Request::kStoreScan: response->mutable_store_scan(); break;
-    case v1::Request::kStoreQuery: response->mutable_store_query(); break;
-    case v1::Request::kStoreWatch: response->mutable_store_watch(); break;
-    case v1::Request::kStoreUnwatch: response->mutable_store_unwatch(); break;
-    case v1::Request::kHubStart: response->mutable_hub_start(); break;
-    case v1::Request::kHubStop: response->mutable_hub_stop(); break;
-    case v1::Request::OP_NOT_SET: break;
+    case v1::Request::kConnect:
+      response->mutable_connect();
+      break;
+    case v1::Request::kDisconnect:
+      response->mutable_disconnect();
+      break;
+    case v1::Request::kPublish:
+      response->mutable_publish();
+      break;
+    case v1::Request::kSubscribe:
+      response->mutable_subscribe();
+      break;
+    case v1::Request::kUnsubscribe:
+      response->mutable_unsubscribe();
+      break;
+    case v1::Request::kRequest:
+      response->mutable_request();
+      break;
+    case v1::Request::kRpc:
+      response->mutable_rpc();
+      break;
+    case v1::Request::kCancel:
+      response->mutable_cancel();
+      break;
+    case v1::Request::kFlush:
+      response->mutable_flush();
+      break;
+    case v1::Request::kStoreOpen:
+      response->mutable_store_open();
+      break;
+    case v1::Request::kStoreClose:
+      response->mutable_store_close();
+      break;
+    case v1::Request::kStoreMigrate:
+      response->mutable_store_migrate();
+      break;
+    case v1::Request::kStorePut:
+      response->mutable_store_put();
+      break;
+    case v1::Request::kStoreGet:
+      response->mutable_store_get();
+      break;
+    case v1::Request::kStoreDelete:
+      response->mutable_store_delete();
+      break;
+    case v1::Request::kStoreWrite:
+      response->mutable_store_write();
+      break;
+    case v1::Request::kStoreScan:
+      response->mutable_store_scan();
+      break;
+    case v1::Request::kStoreQuery:
+      response->mutable_store_query();
+      break;
+    case v1::Request::kStoreWatch:
+      response->mutable_store_watch();
+      break;
+    case v1::Request::kStoreUnwatch:
+      response->mutable_store_unwatch();
+      break;
+    case v1::Request::kHubStart:
+      response->mutable_hub_start();
+      break;
+    case v1::Request::kHubStop:
+      response->mutable_hub_stop();
+      break;
+    case v1::Request::OP_NOT_SET:
+      break;
   }
 }
 
@@ -122,11 +167,16 @@ void Bridge::RunCallThread() {
     v1::Request request = std::move(calls_.front());
     calls_.pop_front();
     lock.unlock();
-    Execute(request, [this](v1::Response response) {
-      v1::Event event;
-      *event.mutable_response() = std::move(response);
-      PushEvent(event, EventClass::kKept);
-    });
+    try {
+      Execute(request, [this](v1::Response response) {
+        v1::Event event;
+        *event.mutable_response() = std::move(response);
+        PushEvent(event, EventClass::kKept);
+      });
+    } catch (...) {
+      // Out of memory even for the error response: the call goes
+      // unanswered, but the thread must live on for the calls after it.
+    }
     lock.lock();
   }
 }
@@ -194,8 +244,11 @@ void Bridge::Execute(const v1::Request& request, ResponseCallback answer) {
         return StoreOp(request, done);
     }
   } catch (const std::exception& error) {
-    // Dependencies may throw (bad_alloc); the C ABI answers INTERNAL.
-    done(ErrorResponse(id, v1::INTERNAL, std::string("internal error: ") + error.what()));
+    // Dependencies may throw (bad_alloc); the C ABI answers INTERNAL, unless
+    // the operation had already handed `done` to an asynchronous completion.
+    if (done) {
+      done(ErrorResponse(id, v1::INTERNAL, std::string("internal error: ") + error.what()));
+    }
   }
 }
 
@@ -208,8 +261,9 @@ bool Bridge::ReserveId(std::uint64_t id, ResponseCallback& done) {
   std::lock_guard lock(mutex_);
   if (!ids_in_use_.insert(id).second) {
     done(ErrorResponse(id, v1::ALREADY_EXISTS,
-                       "id " + std::to_string(id) + " names an open subscription, stream, "
-                       "store or watch"));
+                       "id " + std::to_string(id) +
+                           " names an open subscription, stream, "
+                           "store or watch"));
     return false;
   }
   return true;
@@ -239,8 +293,8 @@ void Bridge::Connect(std::uint64_t id, const v1::ConnectRequest& op, ResponseCal
   {
     std::lock_guard lock(mutex_);
     if (connected_ != nullptr || connecting_) {
-      return done(ErrorResponse(id, v1::FAILED_PRECONDITION,
-                                "already connected (disconnect first)"));
+      return done(
+          ErrorResponse(id, v1::FAILED_PRECONDITION, "already connected (disconnect first)"));
     }
     if (op.use_hub()) {
       if (hub_ == nullptr) {
@@ -265,7 +319,8 @@ void Bridge::Connect(std::uint64_t id, const v1::ConnectRequest& op, ResponseCal
   options.tls.server_name = op.tls().server_name();
   options.connect_timeout = OrDefault(op.connect_timeout_ms(), 2'000ms);
   options.allow_reconnect = !op.no_reconnect();
-  if (op.max_reconnect_attempts() != 0) options.max_reconnect_attempts = op.max_reconnect_attempts();
+  if (op.max_reconnect_attempts() != 0)
+    options.max_reconnect_attempts = op.max_reconnect_attempts();
   options.reconnect_wait = OrDefault(op.reconnect_wait_ms(), 2'000ms);
 
   auto connected = std::make_shared<Connected>();
@@ -343,8 +398,7 @@ void Bridge::TearDown(std::shared_ptr<Connected> connected,
   connected->connection->Close();
 }
 
-void Bridge::Disconnect(std::uint64_t id, const v1::DisconnectRequest& op,
-                        ResponseCallback& done) {
+void Bridge::Disconnect(std::uint64_t id, const v1::DisconnectRequest& op, ResponseCallback& done) {
   std::shared_ptr<Connected> connected;
   {
     std::lock_guard lock(mutex_);
@@ -447,14 +501,15 @@ void Bridge::NatsRequest(std::uint64_t id, const v1::RequestRequest& op, Respons
   message.subject = op.subject();
   for (const auto& header : op.headers()) message.headers.Add(header.name(), header.value());
   message.payload = op.payload();
-  connected->connection->RequestAsync(
-      message, OrDefault(op.timeout_ms(), 5'000ms),
-      [id, done = std::move(done)](Result<client::Message> reply) {
-        if (!reply.ok()) return done(StatusResponse(id, reply.status()));
-        v1::Response response = OkResponse(id);
-        ToProto(std::move(reply).value(), response.mutable_request()->mutable_reply());
-        done(std::move(response));
-      });
+  connected->connection->RequestAsync(message, OrDefault(op.timeout_ms(), 5'000ms),
+                                      [id, done = std::move(done)](Result<client::Message> reply) {
+                                        if (!reply.ok())
+                                          return done(StatusResponse(id, reply.status()));
+                                        v1::Response response = OkResponse(id);
+                                        ToProto(std::move(reply).value(),
+                                                response.mutable_request()->mutable_reply());
+                                        done(std::move(response));
+                                      });
 }
 
 void Bridge::Rpc(std::uint64_t id, const v1::RpcRequest& op, ResponseCallback& done) {
@@ -543,8 +598,7 @@ void Bridge::Cancel(std::uint64_t id, const v1::CancelRequest& op, ResponseCallb
     if (it != streams_.end()) stream = it->second;
   }
   if (stream == nullptr) {
-    return done(ErrorResponse(id, v1::NOT_FOUND,
-                              "no open stream " + std::to_string(op.call_id())));
+    return done(ErrorResponse(id, v1::NOT_FOUND, "no open stream " + std::to_string(op.call_id())));
   }
   stream->Cancel();
   done(OkResponse(id));

@@ -4,6 +4,7 @@
 // an in-process broker::Broker, and turns what they deliver (messages,
 // streamed RPC messages, changes, connection states) into Events on the
 // handle's EventQueue. Thread-safe: Execute may run on any threads at once.
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -11,7 +12,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <chrono>
 #include <string>
 #include <thread>
 #include <unordered_map>

@@ -1,9 +1,9 @@
 #include "embed/c_api/internal/convert.h"
 
-#include <utility>
-
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
+
+#include <utility>
 
 namespace embed::c_api::internal {
 

@@ -63,8 +63,7 @@ void EventQueue::SetEitherCallback(EventCallback callback, OwnedEventCallback ow
   changed_.notify_all();
   // A call of an earlier setting may still run with the old user_data; later
   // calls of this setting (a steady stream) need not end for it to return.
-  changed_.wait(lock,
-                [&] { return !delivering_ || delivering_generation_ >= generation; });
+  changed_.wait(lock, [&] { return !delivering_ || delivering_generation_ >= generation; });
 }
 
 void EventQueue::RunCallbackThread() {

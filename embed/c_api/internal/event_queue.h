@@ -6,8 +6,8 @@
 // EventsDropped event reports the count before the next event that is
 // queued. Responses and connection-state events are never dropped.
 // Thread-safe.
-#include <condition_variable>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>

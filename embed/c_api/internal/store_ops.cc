@@ -46,7 +46,8 @@ Result<store::SchemaChange> ToSchemaChange(const v1::SchemaChange& change) {
       return store::SchemaChange(store::DropTable{change.drop_table().table()});
     case v1::SchemaChange::kCreateIndex: {
       EMBED_ASSIGN_OR_RETURN(store::IndexSpec spec, ToIndexSpec(change.create_index().index()));
-      return store::SchemaChange(store::CreateIndex{change.create_index().table(), std::move(spec)});
+      return store::SchemaChange(
+          store::CreateIndex{change.create_index().table(), std::move(spec)});
     }
     case v1::SchemaChange::kDropIndex:
       return store::SchemaChange(
@@ -75,8 +76,7 @@ std::optional<store::IndexValue> ToIndexValue(const v1::IndexValue& value) {
   return std::nullopt;
 }
 
-void AddRows(std::vector<store::Row>&& rows,
-             google::protobuf::RepeatedPtrField<v1::Row>* out) {
+void AddRows(std::vector<store::Row>&& rows, google::protobuf::RepeatedPtrField<v1::Row>* out) {
   out->Reserve(static_cast<int>(rows.size()));
   for (auto& row : rows) {
     auto* added = out->Add();
@@ -186,7 +186,8 @@ void Bridge::StoreOp(const v1::Request& request, ResponseCallback& done) {
         } else if (write.op_case() == v1::StoreWrite::kDelete && write.delete_()) {
           status = transaction.value().Delete(write.table(), write.key()).status();
         } else {
-          status = Status(StatusCode::kInvalidArgument, "store_write: a write without put or delete");
+          status =
+              Status(StatusCode::kInvalidArgument, "store_write: a write without put or delete");
         }
         // The transaction rolls back as it goes out of scope.
         if (!status.ok()) return answer(status);
@@ -295,8 +296,7 @@ void Bridge::CloseStores() {
   }
 }
 
-void Bridge::StoreWatch(std::uint64_t id, const v1::StoreWatchRequest& op,
-                        ResponseCallback& done) {
+void Bridge::StoreWatch(std::uint64_t id, const v1::StoreWatchRequest& op, ResponseCallback& done) {
   auto entry = RequireStore(id, op.store(), done);
   if (entry == nullptr || !ReserveId(id, done)) return;
   store::WatchOptions options{op.table(), op.key_prefix(), op.include_old_value()};

@@ -49,9 +49,7 @@ void ChangeFeed::Unwatch(WatchId id) {
   }
   // From its own callback the current call simply finishes; from elsewhere
   // wait for it, so that no call happens after Unwatch returns.
-  idle_.wait(lock, [&] {
-    return running_ != id || running_thread_ == std::this_thread::get_id();
-  });
+  idle_.wait(lock, [&] { return running_ != id || running_thread_ == std::this_thread::get_id(); });
 }
 
 void ChangeFeed::Enqueue(std::vector<Change> changes) {

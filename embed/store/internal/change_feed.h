@@ -36,8 +36,7 @@ class ChangeFeed {
 
   // The watcher gets changes from sequence `first_sequence` on (call under
   // the database lock, with the next sequence to be assigned).
-  WatchId Watch(const WatchOptions& options, ChangeCallback callback,
-                std::uint64_t first_sequence);
+  WatchId Watch(const WatchOptions& options, ChangeCallback callback, std::uint64_t first_sequence);
   // See Database::Unwatch: waits while another thread runs the callback.
   void Unwatch(WatchId id);
 

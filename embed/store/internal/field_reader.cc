@@ -71,11 +71,16 @@ class Reader {
     std::uint64_t ignored = 0;
     std::string_view ignored_bytes;
     switch (wire_type) {
-      case WireType::kVarint: return ReadVarint(&ignored);
-      case WireType::kFixed64: return ReadFixed(8, &ignored);
-      case WireType::kFixed32: return ReadFixed(4, &ignored);
-      case WireType::kLengthDelimited: return ReadLength(&ignored_bytes);
-      case WireType::kEndGroup: return false;  // not inside a group here
+      case WireType::kVarint:
+        return ReadVarint(&ignored);
+      case WireType::kFixed64:
+        return ReadFixed(8, &ignored);
+      case WireType::kFixed32:
+        return ReadFixed(4, &ignored);
+      case WireType::kLengthDelimited:
+        return ReadLength(&ignored_bytes);
+      case WireType::kEndGroup:
+        return false;  // not inside a group here
       case WireType::kStartGroup: {
         if (depth >= kMaxGroupDepth) return false;
         for (;;) {
@@ -99,10 +104,14 @@ Status Malformed() { return InvalidArgumentError("value is not well-formed proto
 
 FieldValue DefaultOf(FieldType type) {
   switch (KindOf(type)) {
-    case ValueKind::kSigned: return std::int64_t{0};
-    case ValueKind::kUnsigned: return std::uint64_t{0};
-    case ValueKind::kReal: return 0.0;
-    case ValueKind::kBytes: return std::string_view();
+    case ValueKind::kSigned:
+      return std::int64_t{0};
+    case ValueKind::kUnsigned:
+      return std::uint64_t{0};
+    case ValueKind::kReal:
+      return 0.0;
+    case ValueKind::kBytes:
+      return std::string_view();
   }
   return std::int64_t{0};
 }
@@ -112,7 +121,8 @@ FieldValue DefaultOf(FieldType type) {
 FieldValue Decode(FieldType type, std::uint64_t raw) {
   switch (type) {
     case FieldType::kInt64:
-    case FieldType::kSfixed64: return static_cast<std::int64_t>(raw);
+    case FieldType::kSfixed64:
+      return static_cast<std::int64_t>(raw);
     case FieldType::kInt32:
     case FieldType::kEnum:
     case FieldType::kSfixed32:
@@ -123,16 +133,21 @@ FieldValue Decode(FieldType type, std::uint64_t raw) {
       const auto low = static_cast<std::uint32_t>(raw);
       return static_cast<std::int64_t>(static_cast<std::int32_t>((low >> 1) ^ (~(low & 1) + 1)));
     }
-    case FieldType::kBool: return std::int64_t{raw != 0 ? 1 : 0};
+    case FieldType::kBool:
+      return std::int64_t{raw != 0 ? 1 : 0};
     case FieldType::kUint64:
-    case FieldType::kFixed64: return raw;
+    case FieldType::kFixed64:
+      return raw;
     case FieldType::kUint32:
-    case FieldType::kFixed32: return static_cast<std::uint64_t>(static_cast<std::uint32_t>(raw));
-    case FieldType::kDouble: return std::bit_cast<double>(raw);
+    case FieldType::kFixed32:
+      return static_cast<std::uint64_t>(static_cast<std::uint32_t>(raw));
+    case FieldType::kDouble:
+      return std::bit_cast<double>(raw);
     case FieldType::kFloat:
       return static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(raw)));
     case FieldType::kString:
-    case FieldType::kBytes: break;  // length-delimited; never reaches here
+    case FieldType::kBytes:
+      break;  // length-delimited; never reaches here
   }
   return std::int64_t{0};
 }
@@ -189,15 +204,19 @@ ValueKind KindOf(FieldType type) {
     case FieldType::kSfixed64:
     case FieldType::kSfixed32:
     case FieldType::kBool:
-    case FieldType::kEnum: return ValueKind::kSigned;
+    case FieldType::kEnum:
+      return ValueKind::kSigned;
     case FieldType::kUint64:
     case FieldType::kUint32:
     case FieldType::kFixed64:
-    case FieldType::kFixed32: return ValueKind::kUnsigned;
+    case FieldType::kFixed32:
+      return ValueKind::kUnsigned;
     case FieldType::kDouble:
-    case FieldType::kFloat: return ValueKind::kReal;
+    case FieldType::kFloat:
+      return ValueKind::kReal;
     case FieldType::kString:
-    case FieldType::kBytes: return ValueKind::kBytes;
+    case FieldType::kBytes:
+      return ValueKind::kBytes;
   }
   return ValueKind::kSigned;
 }
@@ -206,13 +225,17 @@ WireType WireTypeOf(FieldType type) {
   switch (type) {
     case FieldType::kFixed64:
     case FieldType::kSfixed64:
-    case FieldType::kDouble: return WireType::kFixed64;
+    case FieldType::kDouble:
+      return WireType::kFixed64;
     case FieldType::kFixed32:
     case FieldType::kSfixed32:
-    case FieldType::kFloat: return WireType::kFixed32;
+    case FieldType::kFloat:
+      return WireType::kFixed32;
     case FieldType::kString:
-    case FieldType::kBytes: return WireType::kLengthDelimited;
-    default: return WireType::kVarint;
+    case FieldType::kBytes:
+      return WireType::kLengthDelimited;
+    default:
+      return WireType::kVarint;
   }
 }
 

@@ -38,7 +38,12 @@ inline constexpr std::uint32_t kMaxFieldNumber = (1u << 29) - 1;
 inline constexpr int kMaxGroupDepth = 64;
 
 enum class WireType : std::uint8_t {
-  kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kStartGroup = 3, kEndGroup = 4, kFixed32 = 5,
+  kVarint = 0,
+  kFixed64 = 1,
+  kLengthDelimited = 2,
+  kStartGroup = 3,
+  kEndGroup = 4,
+  kFixed32 = 5,
 };
 
 // How a FieldType is stored in an index column.

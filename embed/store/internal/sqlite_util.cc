@@ -9,12 +9,10 @@ namespace embed::store::internal {
 namespace {
 
 constexpr std::array<std::string_view, 16> kFieldTypeNames = {
-    "int64", "uint64", "int32", "uint32", "sint64", "sint32", "fixed64", "fixed32",
-    "sfixed64", "sfixed32", "bool", "enum", "double", "float", "string", "bytes"};
+    "int64",    "uint64",   "int32", "uint32", "sint64", "sint32", "fixed64", "fixed32",
+    "sfixed64", "sfixed32", "bool",  "enum",   "double", "float",  "string",  "bytes"};
 
-bool IsNameStart(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
+bool IsNameStart(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
 
 void IndexValueFunction(sqlite3_context* context, int argc, sqlite3_value** argv) {
@@ -23,7 +21,8 @@ void IndexValueFunction(sqlite3_context* context, int argc, sqlite3_value** argv
     return;
   }
   const auto* data = static_cast<const char*>(sqlite3_value_blob(argv[0]));
-  const std::string_view value(data ? data : "", static_cast<std::size_t>(sqlite3_value_bytes(argv[0])));
+  const std::string_view value(data ? data : "",
+                               static_cast<std::size_t>(sqlite3_value_bytes(argv[0])));
   const auto* path_text = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
   const auto* type_text = reinterpret_cast<const char*>(sqlite3_value_text(argv[2]));
   std::vector<std::uint32_t> path;
@@ -44,7 +43,8 @@ void IndexValueFunction(sqlite3_context* context, int argc, sqlite3_value** argv
     sqlite3_result_int64(context, *i);
   } else if (const auto* u = std::get_if<std::uint64_t>(&field)) {
     std::array<char, 8> bytes{};
-    for (int b = 0; b < 8; ++b) bytes[static_cast<std::size_t>(b)] = static_cast<char>(*u >> (56 - 8 * b));
+    for (int b = 0; b < 8; ++b)
+      bytes[static_cast<std::size_t>(b)] = static_cast<char>(*u >> (56 - 8 * b));
     sqlite3_result_blob(context, bytes.data(), 8, SQLITE_TRANSIENT);
   } else if (const auto* d = std::get_if<double>(&field)) {
     if (std::isnan(*d)) {
@@ -67,20 +67,25 @@ Status SqliteStatus(sqlite3* db, int rc, std::string_view what) {
   message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   switch (rc & 0xff) {
     case SQLITE_NOTADB:
-    case SQLITE_CORRUPT: return DataLossError(message);
+    case SQLITE_CORRUPT:
+      return DataLossError(message);
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return TimeoutError(message);
+    case SQLITE_LOCKED:
+      return TimeoutError(message);
     case SQLITE_IOERR:
     case SQLITE_FULL:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_PERM:
-    case SQLITE_NOLFS: return IoError(message);
+    case SQLITE_NOLFS:
+      return IoError(message);
     case SQLITE_CONSTRAINT:
     case SQLITE_MISMATCH:
     case SQLITE_TOOBIG:
-    case SQLITE_RANGE: return InvalidArgumentError(message);
-    default: return InternalError(message);
+    case SQLITE_RANGE:
+      return InvalidArgumentError(message);
+    default:
+      return InternalError(message);
   }
 }
 
@@ -118,7 +123,8 @@ int BindFieldValue(sqlite3_stmt* stmt, int index, const FieldValue& value) {
   if (const auto* i = std::get_if<std::int64_t>(&value)) return sqlite3_bind_int64(stmt, index, *i);
   if (const auto* u = std::get_if<std::uint64_t>(&value)) {
     std::array<char, 8> bytes{};
-    for (int b = 0; b < 8; ++b) bytes[static_cast<std::size_t>(b)] = static_cast<char>(*u >> (56 - 8 * b));
+    for (int b = 0; b < 8; ++b)
+      bytes[static_cast<std::size_t>(b)] = static_cast<char>(*u >> (56 - 8 * b));
     return sqlite3_bind_blob(stmt, index, bytes.data(), 8, SQLITE_TRANSIENT);
   }
   if (const auto* d = std::get_if<double>(&value)) {
@@ -206,9 +212,9 @@ std::string PrefixEnd(std::string_view prefix) {
 }
 
 Status RegisterIndexFunction(sqlite3* db) {
-  const int rc = sqlite3_create_function_v2(
-      db, "embed_index_value", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, nullptr,
-      IndexValueFunction, nullptr, nullptr, nullptr);
+  const int rc = sqlite3_create_function_v2(db, "embed_index_value", 3,
+                                            SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
+                                            nullptr, IndexValueFunction, nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return SqliteStatus(db, rc, "register embed_index_value");
   return Status::Ok();
 }

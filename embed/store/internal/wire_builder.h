@@ -14,7 +14,8 @@ namespace embed::store::internal {
 class WireBuilder {
  public:
   WireBuilder& Tag(std::uint32_t field, int wire_type) {
-    return RawVarint((static_cast<std::uint64_t>(field) << 3) | static_cast<std::uint64_t>(wire_type));
+    return RawVarint((static_cast<std::uint64_t>(field) << 3) |
+                     static_cast<std::uint64_t>(wire_type));
   }
   WireBuilder& RawVarint(std::uint64_t value) {
     while (value >= 0x80) {
@@ -24,14 +25,16 @@ class WireBuilder {
     bytes_ += static_cast<char>(value);
     return *this;
   }
-  WireBuilder& Varint(std::uint32_t field, std::uint64_t value) { return Tag(field, 0).RawVarint(value); }
+  WireBuilder& Varint(std::uint32_t field, std::uint64_t value) {
+    return Tag(field, 0).RawVarint(value);
+  }
   // int32/int64/enum: negative values are sign-extended to 64 bits.
   WireBuilder& Int(std::uint32_t field, std::int64_t value) {
     return Varint(field, static_cast<std::uint64_t>(value));
   }
   WireBuilder& Sint(std::uint32_t field, std::int64_t value) {
-    return Varint(field, (static_cast<std::uint64_t>(value) << 1) ^
-                             static_cast<std::uint64_t>(value >> 63));
+    return Varint(
+        field, (static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63));
   }
   WireBuilder& Fixed64(std::uint32_t field, std::uint64_t value) {
     Tag(field, 1);
