@@ -31,12 +31,6 @@ using ::testing::StartsWith;
 constexpr milliseconds kTimeout{15'000};
 constexpr const char* kListeningPrefix = "embed serve: listening on ";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
 std::vector<std::string> EmbedArgs(std::vector<std::string> args) {
   args.insert(args.begin(), EMBED_CLI_BINARY);
   return args;
@@ -49,17 +43,9 @@ std::unique_ptr<Subprocess> StartEmbed(std::vector<std::string> args,
 
 // Runs `embed <args>` to completion (or fails the test at the deadline).
 RunResult RunEmbed(std::vector<std::string> args, const SubprocessOptions& options = {}) {
-  RunResult result;
-  std::unique_ptr<Subprocess> child = StartEmbed(std::move(args), options);
-  if (child == nullptr) {
-    ADD_FAILURE() << "cannot start " << EMBED_CLI_BINARY;
-    return result;
-  }
-  std::optional<int> exit_code = child->WaitForExit(kTimeout);
-  if (!exit_code) ADD_FAILURE() << "embed did not exit in time";
-  result.exit_code = exit_code.value_or(-1);
-  result.out = child->stdout_text();
-  result.err = child->stderr_text();
+  RunResult result = RunToExit(EmbedArgs(std::move(args)), kTimeout, options);
+  if (!result.started) ADD_FAILURE() << "cannot start " << EMBED_CLI_BINARY;
+  if (result.started && !result.exited) ADD_FAILURE() << "embed did not exit in time";
   return result;
 }
 

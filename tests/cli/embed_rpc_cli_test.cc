@@ -35,12 +35,6 @@ const std::string kProto = kTestdata + "/echo_cli.proto";
 // grpcurl's convention, documented in tools/embed/rpc.cc.
 constexpr int kExitRpcErrorBase = 64;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
 // echo.v1.EchoRequest, decoded by hand (proto3 wire format).
 struct EchoRequest {
   std::string text;
@@ -139,17 +133,9 @@ class EmbedRpcCli : public embed::testing::BrokerFixture {
   // Runs `embed rpc -s <url> <args>` to completion.
   RunResult Rpc(std::vector<std::string> args, const SubprocessOptions& options = {}) {
     args.insert(args.begin(), {EMBED_CLI_BINARY, "rpc", "-s", url_});
-    RunResult result;
-    std::unique_ptr<Subprocess> child = Subprocess::Start(args, options);
-    if (child == nullptr) {
-      ADD_FAILURE() << "cannot start " << EMBED_CLI_BINARY;
-      return result;
-    }
-    std::optional<int> exit_code = child->WaitForExit(kTimeout);
-    if (!exit_code) ADD_FAILURE() << "embed rpc did not exit in time";
-    result.exit_code = exit_code.value_or(-1);
-    result.out = child->stdout_text();
-    result.err = child->stderr_text();
+    RunResult result = RunToExit(args, kTimeout, options);
+    if (!result.started) ADD_FAILURE() << "cannot start " << EMBED_CLI_BINARY;
+    if (result.started && !result.exited) ADD_FAILURE() << "embed rpc did not exit in time";
     return result;
   }
 

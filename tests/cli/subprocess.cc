@@ -198,6 +198,20 @@ void Subprocess::SendSignal(int signal_number) {
   if (pid_ > 0 && !exit_code_) ::kill(pid_, signal_number);
 }
 
+RunResult RunToExit(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                    const SubprocessOptions& options) {
+  RunResult result;
+  std::unique_ptr<Subprocess> child = Subprocess::Start(argv, options);
+  if (child == nullptr) return result;
+  result.started = true;
+  std::optional<int> exit_code = child->WaitForExit(timeout);
+  result.exited = exit_code.has_value();
+  result.exit_code = exit_code.value_or(-1);
+  result.out = child->stdout_text();
+  result.err = child->stderr_text();
+  return result;
+}
+
 int FreeLoopbackPort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;

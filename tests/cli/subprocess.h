@@ -79,6 +79,19 @@ class Subprocess {
   std::optional<int> exit_code_;
 };
 
+// What a program run to completion (RunToExit) did.
+struct RunResult {
+  bool started = false;  // false: it could not be started
+  bool exited = false;   // false: still running at the timeout (it is then killed)
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] with the arguments until it exits, up to `timeout`.
+RunResult RunToExit(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                    const SubprocessOptions& options = {});
+
 // Returns a loopback TCP port that was free a moment ago (bound, then closed).
 int FreeLoopbackPort();
 
