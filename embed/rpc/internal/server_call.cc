@@ -108,17 +108,9 @@ void ServerCall::OnMessage(client::Message& message) {
       changed_.notify_all();
       return;
     }
-    case FrameType::kEnd: {
+    case FrameType::kEnd:
       if (!takes_messages) return;  // a server-streaming caller's half-close: nothing to do
-      RpcStatus counted = receive_.OnEnd(frame.seq);
-      if (!counted.ok()) {
-        lock.unlock();
-        return Fail(counted);
-      }
-      is_half_closed_ = true;
-      changed_.notify_all();
-      return;
-    }
+      return OnHalfClose(lock, frame.seq);
     case FrameType::kCredit:
     case FrameType::kKeepalive:
       if (frame.granted > 0) {
@@ -128,13 +120,7 @@ void ServerCall::OnMessage(client::Message& message) {
       if (frame.ended && takes_messages && !is_half_closed_) {
         // The caller half-closed and its end frame was lost: the keepalive
         // repeats it (with the count, so lost data still shows).
-        RpcStatus counted = receive_.OnEnd(*frame.ended);
-        if (!counted.ok()) {
-          lock.unlock();
-          return Fail(counted);
-        }
-        is_half_closed_ = true;
-        changed_.notify_all();
+        return OnHalfClose(lock, *frame.ended);
       }
       return;
     case FrameType::kCancel:
@@ -212,6 +198,16 @@ void ServerCall::ScheduleKeepaliveLocked(TimerQueue& timers) {
   keepalive_timer_ = timers.Schedule(Clock::now() + keepalive_, [weak] {
     if (auto call = weak.lock()) call->OnKeepaliveTick();
   });
+}
+
+void ServerCall::OnHalfClose(std::unique_lock<std::mutex>& lock, std::uint64_t messages) {
+  RpcStatus counted = receive_.OnEnd(messages);
+  if (!counted.ok()) {
+    lock.unlock();
+    return Fail(counted);
+  }
+  is_half_closed_ = true;
+  changed_.notify_all();
 }
 
 void ServerCall::OnKeepaliveTick() {

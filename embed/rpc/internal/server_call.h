@@ -134,6 +134,10 @@ class ServerCall : public CallContext, public ServerStream {
   // Called with IsCancelledLocked() true: records a passed deadline as the
   // cancellation (the caller has its DEADLINE_EXCEEDED already).
   void CancelAtDeadline(std::unique_lock<std::mutex>& lock);
+  // The caller half-closed after `messages` data frames (an end frame, or a
+  // keepalive repeating a lost one): checks the count (DATA_LOSS when
+  // messages are missing) and lets Read() end. Unlocks before failing.
+  void OnHalfClose(std::unique_lock<std::mutex>& lock, std::uint64_t messages);
   void ScheduleKeepaliveLocked(TimerQueue& timers);
   void OnKeepaliveTick();
 
