@@ -20,9 +20,11 @@
 #include <filesystem>
 #include <string>
 
+#include "embed/c_api/c_api_test_util.h"
 #include "embed/c_api/embed.h"
 #include "embed/v1/bridge.pb.h"
 
+namespace embed::c_api_test {
 namespace {
 
 constexpr std::int64_t kCalls = 100'000;
@@ -51,91 +53,17 @@ std::int64_t ResidentBytes() {
   return read == 2 ? static_cast<std::int64_t>(resident) * sysconf(_SC_PAGESIZE) : -1;
 }
 
-std::string ErrorText(embed_error_t* error) {
-  std::string text = error != nullptr ? embed_error_message(error) : "";
-  embed_error_free(error);
-  return text;
+// The next event other than a connection-state one; fails the test when
+// none comes within 10 s.
+embed::v1::Event NextEvent(Handle& handle) {
+  auto event =
+      handle.PollUntil([](const Event& next) { return !next.has_connection_state(); }, 10s);
+  if (!event.has_value()) {
+    ADD_FAILURE() << "no event within 10 s";
+    return {};
+  }
+  return *event;
 }
-
-// A handle; counts the embed_* calls made through it.
-class Handle {
- public:
-  Handle() {
-    embed_error_t* error = nullptr;
-    EXPECT_EQ(embed_open(nullptr, 0, &handle_, &error), EMBED_OK) << ErrorText(error);
-  }
-  ~Handle() {
-    embed_close(handle_);
-    embed_free(handle_);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-
-  embed_t* get() const { return handle_; }
-  std::int64_t calls() const { return calls_; }
-
-  // embed_call_sync; a failed call or unreadable Response is a test failure
-  // and gives a Response with code UNKNOWN.
-  embed::v1::Response CallSync(const embed::v1::Request& request) {
-    std::string bytes = request.SerializeAsString();
-    std::uint8_t* output = nullptr;
-    std::size_t output_length = 0;
-    embed_error_t* error = nullptr;
-    ++calls_;
-    embed_status status =
-        embed_call_sync(handle_, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(),
-                        &output, &output_length, &error);
-    embed::v1::Response response;
-    response.mutable_status()->set_code(embed::v1::UNKNOWN);
-    if (status != EMBED_OK) {
-      ADD_FAILURE() << "embed_call_sync: " << status << " " << ErrorText(error);
-      return response;
-    }
-    EXPECT_TRUE(response.ParseFromArray(output, static_cast<int>(output_length)));
-    embed_bytes_free(output);
-    return response;
-  }
-
-  // embed_call with raw bytes; returns its status (the error object is freed).
-  embed_status CallRaw(const std::string& bytes) {
-    embed_error_t* error = nullptr;
-    ++calls_;
-    embed_status status = embed_call(handle_, reinterpret_cast<const std::uint8_t*>(bytes.data()),
-                                     bytes.size(), &error);
-    if (status != EMBED_OK) {
-      EXPECT_NE(error, nullptr);
-      EXPECT_EQ(embed_error_code(error), status);
-    } else {
-      EXPECT_EQ(error, nullptr);
-    }
-    embed_error_free(error);
-    return status;
-  }
-
-  // Polls the next event other than a connection-state one; fails the test
-  // when none comes within 10 s.
-  embed::v1::Event Poll() {
-    for (;;) {
-      std::uint8_t* bytes = nullptr;
-      std::size_t length = 0;
-      embed_error_t* error = nullptr;
-      ++calls_;
-      embed_status status = embed_poll(handle_, 10'000, &bytes, &length, &error);
-      embed::v1::Event event;
-      if (status != EMBED_OK) {
-        ADD_FAILURE() << "embed_poll: " << status << " " << ErrorText(error);
-        return event;
-      }
-      EXPECT_TRUE(event.ParseFromArray(bytes, static_cast<int>(length)));
-      embed_bytes_free(bytes);
-      if (!event.has_connection_state()) return event;
-    }
-  }
-
- private:
-  embed_t* handle_ = nullptr;
-  std::int64_t calls_ = 0;
-};
 
 // The responder's event callback: echoes requests on kEchoSubscription to
 // their reply subject; ignores everything else (kSilentSubscription's requests
@@ -170,13 +98,6 @@ void OnResponderEvent(void* user_data, const std::uint8_t* bytes, std::size_t le
   embed_error_free(error);
 }
 
-embed::v1::Request Subscribe(std::uint64_t id, const std::string& subject) {
-  embed::v1::Request request;
-  request.set_id(id);
-  request.mutable_subscribe()->set_subject(subject);
-  return request;
-}
-
 // A well-formed protobuf message: field 1 (varint) = number, field 2 (bytes).
 std::string ItemValue(std::int64_t number) {
   std::string value;
@@ -203,13 +124,13 @@ TEST(CApiMemory, HundredThousandCallsDoNotGrowMemory) {
   // The hub and the main handle's connection to it.
   embed::v1::Request request;
   request.mutable_hub_start()->set_port(0);  // an ephemeral TCP port besides in-process
-  embed::v1::Response response = main_handle.CallSync(request);
+  embed::v1::Response response = main_handle.Call(request);
   ASSERT_EQ(response.status().code(), embed::v1::OK) << response.status().message();
   const std::string hub_url = response.hub_start().in_process_url();
   ASSERT_FALSE(hub_url.empty());
   request.Clear();
   request.mutable_connect()->set_use_hub(true);
-  response = main_handle.CallSync(request);
+  response = main_handle.Call(request);
   ASSERT_EQ(response.status().code(), embed::v1::OK) << response.status().message();
 
   // The responder handle, answering from its callback.
@@ -220,38 +141,37 @@ TEST(CApiMemory, HundredThousandCallsDoNotGrowMemory) {
     embed_error_t* error = nullptr;
     ASSERT_EQ(embed_set_event_callback(responder.handle, OnResponderEvent, &responder, &error),
               EMBED_OK)
-        << ErrorText(error);
+        << embed_error_message(error);
     request.Clear();
     request.mutable_connect()->add_urls(hub_url);
-    response = responder_handle.CallSync(request);
+    response = responder_handle.Call(request);
     ASSERT_EQ(response.status().code(), embed::v1::OK) << response.status().message();
-    ASSERT_EQ(responder_handle.CallSync(Subscribe(kEchoSubscription, "mem.echo")).status().code(),
+    ASSERT_EQ(responder_handle.Call(Subscribe(kEchoSubscription, "mem.echo")).status().code(),
               embed::v1::OK);
-    ASSERT_EQ(
-        responder_handle.CallSync(Subscribe(kSilentSubscription, "mem.silent")).status().code(),
-        embed::v1::OK);
+    ASSERT_EQ(responder_handle.Call(Subscribe(kSilentSubscription, "mem.silent")).status().code(),
+              embed::v1::OK);
     request.Clear();
     request.mutable_flush();
-    ASSERT_EQ(responder_handle.CallSync(request).status().code(), embed::v1::OK);
+    ASSERT_EQ(responder_handle.Call(request).status().code(), embed::v1::OK);
 
     // The main handle's subscription, database and watch.
-    ASSERT_EQ(main_handle.CallSync(Subscribe(kEventsSubscription, "mem.events")).status().code(),
+    ASSERT_EQ(main_handle.Call(Subscribe(kEventsSubscription, "mem.events")).status().code(),
               embed::v1::OK);
     request.Clear();
     request.set_id(kStore);
     request.mutable_store_open()->set_path(path);
-    ASSERT_EQ(main_handle.CallSync(request).status().code(), embed::v1::OK);
+    ASSERT_EQ(main_handle.Call(request).status().code(), embed::v1::OK);
     request.Clear();
     auto* migration = request.mutable_store_migrate()->add_migrations();
     request.mutable_store_migrate()->set_store(kStore);
     migration->set_version(1);
     migration->add_changes()->mutable_create_table()->set_name("items");
-    ASSERT_EQ(main_handle.CallSync(request).status().code(), embed::v1::OK);
+    ASSERT_EQ(main_handle.Call(request).status().code(), embed::v1::OK);
     request.Clear();
     request.set_id(kWatch);
     request.mutable_store_watch()->set_store(kStore);
     request.mutable_store_watch()->set_table("items");
-    ASSERT_EQ(main_handle.CallSync(request).status().code(), embed::v1::OK);
+    ASSERT_EQ(main_handle.Call(request).status().code(), embed::v1::OK);
 
     // Requests reused every round (their fields are overwritten).
     embed::v1::Request publish;
@@ -292,60 +212,59 @@ TEST(CApiMemory, HundredThousandCallsDoNotGrowMemory) {
       const std::string key = "item-" + std::to_string(round % kKeys);
 
       // Publish, and the subscription's message.
-      ASSERT_EQ(main_handle.CallSync(publish).status().code(), embed::v1::OK);
-      embed::v1::Event event = main_handle.Poll();
+      ASSERT_EQ(main_handle.Call(publish).status().code(), embed::v1::OK);
+      embed::v1::Event event = NextEvent(main_handle);
       ASSERT_TRUE(event.has_message()) << event.DebugString();
       ASSERT_EQ(event.message().subscription_id(), kEventsSubscription);
 
       // Store put, its ChangeEvent, and get.
       put.mutable_store_put()->set_key(key);
       put.mutable_store_put()->set_value(ItemValue(round));
-      ASSERT_EQ(main_handle.CallSync(put).status().code(), embed::v1::OK);
-      event = main_handle.Poll();
+      ASSERT_EQ(main_handle.Call(put).status().code(), embed::v1::OK);
+      event = NextEvent(main_handle);
       ASSERT_TRUE(event.has_change()) << event.DebugString();
       ASSERT_EQ(event.change().watch_id(), kWatch);
       get.mutable_store_get()->set_key(key);
-      response = main_handle.CallSync(get);
+      response = main_handle.Call(get);
       ASSERT_EQ(response.status().code(), embed::v1::OK);
       ASSERT_TRUE(response.store_get().found());
 
       // An RPC nobody serves fails (no responders), without waiting for its timeout.
-      response = main_handle.CallSync(rpc);
+      response = main_handle.Call(rpc);
       ASSERT_NE(response.status().code(), embed::v1::OK);
 
       // A request the responder answers.
       echo.mutable_request()->set_payload(key);
-      response = main_handle.CallSync(echo);
+      response = main_handle.Call(echo);
       ASSERT_EQ(response.status().code(), embed::v1::OK) << response.status().message();
       ASSERT_EQ(response.request().reply().payload(), key);
 
       // Bad requests.
       ASSERT_EQ(main_handle.CallRaw(unreadable), EMBED_INVALID_ARGUMENT);
       ASSERT_EQ(main_handle.CallRaw(no_operation.SerializeAsString()), EMBED_INVALID_ARGUMENT);
-      ASSERT_EQ(main_handle.CallSync(undeclared).status().code(), embed::v1::NOT_FOUND);
-      ASSERT_EQ(main_handle.CallSync(not_protobuf).status().code(), embed::v1::INVALID_ARGUMENT);
+      ASSERT_EQ(main_handle.Call(undeclared).status().code(), embed::v1::NOT_FOUND);
+      ASSERT_EQ(main_handle.Call(not_protobuf).status().code(), embed::v1::INVALID_ARGUMENT);
 
       // An async call and its Response event.
       get.set_id(next_id++);
       ASSERT_EQ(main_handle.CallRaw(get.SerializeAsString()), EMBED_OK);
       get.set_id(0);
-      event = main_handle.Poll();
+      event = NextEvent(main_handle);
       ASSERT_TRUE(event.has_response()) << event.DebugString();
       ASSERT_EQ(event.response().id(), next_id - 1);
       ASSERT_TRUE(event.response().store_get().found());
 
       if (round % 100 == 0) {  // a subscription that comes and goes
         std::uint64_t id = next_id++;
-        ASSERT_EQ(main_handle.CallSync(Subscribe(id, "mem.temporary." + std::to_string(id)))
-                      .status()
-                      .code(),
-                  embed::v1::OK);
+        ASSERT_EQ(
+            main_handle.Call(Subscribe(id, "mem.temporary." + std::to_string(id))).status().code(),
+            embed::v1::OK);
         request.Clear();
         request.mutable_unsubscribe()->set_subscription_id(id);
-        ASSERT_EQ(main_handle.CallSync(request).status().code(), embed::v1::OK);
+        ASSERT_EQ(main_handle.Call(request).status().code(), embed::v1::OK);
       }
       if (round % 500 == 0) {  // a request nobody answers times out
-        ASSERT_EQ(main_handle.CallSync(silent).status().code(), embed::v1::DEADLINE_EXCEEDED);
+        ASSERT_EQ(main_handle.Call(silent).status().code(), embed::v1::DEADLINE_EXCEEDED);
       }
     }
     std::int64_t final_rss = ResidentBytes();
@@ -367,3 +286,4 @@ TEST(CApiMemory, HundredThousandCallsDoNotGrowMemory) {
 }
 
 }  // namespace
+}  // namespace embed::c_api_test
