@@ -3,6 +3,7 @@
 //   internal/field_reader  protobuf wire format (validation, index values)
 //   internal/sqlite_util   statements, error mapping, names and encodings
 //   internal/change_feed   watchers and ordered delivery after commit
+//   internal/table_state   a declared table's SQL statements
 #include "embed/store/database.h"
 
 #include <sqlite3.h>
@@ -19,6 +20,7 @@
 #include "embed/store/internal/change_feed.h"
 #include "embed/store/internal/field_reader.h"
 #include "embed/store/internal/sqlite_util.h"
+#include "embed/store/internal/table_state.h"
 
 namespace embed::store {
 namespace {
@@ -29,6 +31,8 @@ using internal::ColumnBytes;
 using internal::FieldValue;
 using internal::ResetOnExit;
 using internal::Statement;
+using internal::BuildTable;
+using internal::TableState;
 
 constexpr std::string_view kHeldHere =
     "a Transaction is open on this thread: use it, or finish it first";
@@ -38,49 +42,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
     return std::tolower(static_cast<unsigned char>(x)) ==
            std::tolower(static_cast<unsigned char>(y));
   });
-}
-
-// One declared table and its cached statements (rebuilt on schema changes,
-// which change the column list).
-struct TableState {
-  TableSpec spec;
-  std::string sql_name;
-  Statement insert;            // INSERT ... ON CONFLICT(k) DO NOTHING
-  Statement update;            // UPDATE ... WHERE k = ?1
-  Statement select;            // SELECT v ... WHERE k = ?1
-  Statement remove;            // DELETE ... WHERE k = ?1
-  Statement remove_returning;  // DELETE ... RETURNING v (when a watcher wants the old value)
-};
-
-Result<std::unique_ptr<TableState>> BuildTable(sqlite3* db, TableSpec spec) {
-  auto table = std::make_unique<TableState>();
-  table->sql_name = internal::TableSqlName(spec.name);
-  const std::string& t = table->sql_name;
-  std::string columns;
-  std::string params;
-  std::string sets;
-  int param = 3;
-  for (const IndexSpec& index : spec.indexes) {
-    const std::string column = internal::IndexColumn(index.name);
-    const std::string p = "?" + std::to_string(param++);
-    columns += ", " + column;
-    params += ", " + p;
-    sets += ", " + column + " = " + p;
-  }
-  EMBED_ASSIGN_OR_RETURN(
-      table->insert,
-      internal::Prepare(db, "INSERT INTO " + t + "(k, v" + columns + ") VALUES(?1, ?2" + params +
-                                ") ON CONFLICT(k) DO NOTHING"));
-  EMBED_ASSIGN_OR_RETURN(
-      table->update, internal::Prepare(db, "UPDATE " + t + " SET v = ?2" + sets + " WHERE k = ?1"));
-  EMBED_ASSIGN_OR_RETURN(table->select,
-                         internal::Prepare(db, "SELECT v FROM " + t + " WHERE k = ?1"));
-  EMBED_ASSIGN_OR_RETURN(table->remove,
-                         internal::Prepare(db, "DELETE FROM " + t + " WHERE k = ?1"));
-  EMBED_ASSIGN_OR_RETURN(table->remove_returning,
-                         internal::Prepare(db, "DELETE FROM " + t + " WHERE k = ?1 RETURNING v"));
-  table->spec = std::move(spec);
-  return table;
 }
 
 // The variant alternative an IndexValue must hold for an index of `type`.
