@@ -223,9 +223,11 @@ void Bridge::StoreOp(const v1::Request& request, ResponseCallback& done) {
       return done(std::move(response));
     }
     default:
-      return done(ErrorResponse(id, v1::UNIMPLEMENTED,
+      // Execute() sends only store operations here (unknown ones parse as
+      // no operation and are answered there).
+      return done(ErrorResponse(id, v1::INTERNAL,
                                 "operation " + std::to_string(request.op_case()) +
-                                    " is not known to this library version"));
+                                    " is not a store operation"));
   }
 }
 
